@@ -1,0 +1,85 @@
+// wardgate's command line (DESIGN §10).
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, EXIT_CONFIG, loadConfig } from './config/load.js';
+import { errorMessage } from './errors.js';
+import { hashToken, newToken } from './web/auth.js';
+import { hashPassword } from './web/password.js';
+
+const USAGE = `usage:
+  wardgate run [--config FILE]        run the agent (default /etc/wardgate/config.yaml)
+  wardgate demo [--port N] [--mqtt-port N] [--data-dir DIR]
+                                      everything simulated + embedded broker + web page
+  wardgate check-config FILE          validate, print every error, exit 78 if invalid
+  wardgate token                      make a web API token and the sha256 line for the config
+  wardgate passwd                     hash a technician password (read from stdin) with scrypt`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      const { run } = await import('./main.js');
+      return run(values.config ?? '/etc/wardgate/config.yaml');
+    }
+    case 'demo': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { port: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'data-dir': { type: 'string' } },
+      });
+      const { demo } = await import('./demo.js');
+      return demo({
+        webPort: values.port ? Number(values.port) : 8080,
+        mqttPort: values['mqtt-port'] ? Number(values['mqtt-port']) : 1883,
+        ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+      });
+    }
+    case 'check-config': {
+      const file = rest[0];
+      if (!file) {
+        process.stderr.write(`${USAGE}\n`);
+        return 64;
+      }
+      try {
+        const cfg = loadConfig(file);
+        process.stdout.write(`${file}: ok (gateway ${cfg.gateway.id}, ${cfg.devices.length} devices)\n`);
+        return 0;
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`${file}: invalid configuration\n${err.problems.join('\n')}\n`);
+          return EXIT_CONFIG;
+        }
+        throw err;
+      }
+    }
+    case 'token': {
+      const token = newToken();
+      process.stdout.write(
+        `token (give to the technician, shown once): ${token}\nconfig line (web.tokens): "${hashToken(token)}"\n`,
+      );
+      return 0;
+    }
+    case 'passwd': {
+      const input = readFileSync(0, 'utf8').split('\n')[0]?.trim() ?? '';
+      if (input.length < 8) {
+        process.stderr.write('passwd: give the password on stdin, at least 8 characters\n');
+        return 64;
+      }
+      process.stdout.write(`${await hashPassword(input)}\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      return command === undefined || command === '--help' || command === 'help' ? 0 : 64;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined && code !== -1) process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`wardgate: ${errorMessage(err)}\n`);
+    process.exitCode = 1;
+  },
+);

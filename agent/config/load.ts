@@ -1,0 +1,138 @@
+// Load one YAML file, validate it against config/wardgate.schema.json with every error at once,
+// then the checks a schema cannot express (duplicate ids, a GPIO line used twice).
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDocument } from 'yaml';
+import { WardgateError } from '../errors.js';
+import { shippedFile } from '../paths.js';
+import type { Config } from './types.js';
+
+export const EXIT_CONFIG = 78; // EX_CONFIG from sysexits.h: systemd and installers know it
+
+export class ConfigError extends WardgateError {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(
+      'WG_ERR_CONFIG_INVALID',
+      `${file}: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    );
+  }
+}
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+function validate(doc: unknown): ErrorObject[] {
+  if (!validator) {
+    const schema = JSON.parse(readFileSync(shippedFile('config', 'wardgate.schema.json'), 'utf8'));
+    validator = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true }).compile(schema);
+  }
+  return validator(doc) ? [] : [...(validator.errors ?? [])];
+}
+
+/** `/devices/2/input/line` → `devices[2].input.line` */
+export function formatPath(instancePath: string): string {
+  const parts = instancePath.split('/').slice(1);
+  let out = '';
+  for (const raw of parts) {
+    const p = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
+  }
+  return out || '(root)';
+}
+
+function describe(e: ErrorObject): string | undefined {
+  const path = formatPath(e.instancePath);
+  switch (e.keyword) {
+    case 'if':
+    case 'oneOf':
+    case 'anyOf':
+      return undefined; // the branch's own errors say what is wrong
+    case 'additionalProperties': {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      return `${path === '(root)' ? key : `${path}.${key}`}: unknown key`;
+    }
+    case 'required':
+      return `${path === '(root)' ? '' : `${path}.`}${(e.params as { missingProperty: string }).missingProperty}: is required`;
+    case 'enum':
+      return `${path}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'pattern':
+      return `${path}: ${JSON.stringify(e.data)} does not match ${(e.params as { pattern: string }).pattern}`;
+    default:
+      return `${path}: ${e.message}`;
+  }
+}
+
+type Loose = Record<string, unknown>;
+const obj = (v: unknown): Loose | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Loose) : undefined;
+
+/** Checks across entries. Tolerant of a document that failed the schema, so every error shows at once. */
+function semanticProblems(doc: unknown): string[] {
+  const problems: string[] = [];
+  const root = obj(doc) ?? {};
+  const devices = Array.isArray(root.devices) ? root.devices : [];
+  const defaultChip = String(obj(root.gpio)?.chip ?? 'gpiochip0');
+  const seenIds = new Map<string, number>();
+  const seenLines = new Map<string, string>();
+  devices.forEach((raw, i) => {
+    const d = obj(raw);
+    if (!d) return;
+    if (typeof d.id === 'string') {
+      const first = seenIds.get(d.id);
+      if (first !== undefined)
+        problems.push(`devices[${i}].id: duplicate device id "${d.id}" (also devices[${first}])`);
+      else seenIds.set(d.id, i);
+    }
+    for (const [name, v] of Object.entries(d)) {
+      const input = obj(v);
+      if (!input || !('line' in input) || !(typeof input.line === 'number' || typeof input.line === 'string')) continue;
+      const key = `${input.chip ?? defaultChip}:${input.line}`;
+      const owner = seenLines.get(key);
+      if (owner) problems.push(`devices[${i}].${name}.line: GPIO line ${key} is already used by ${owner}`);
+      else seenLines.set(key, `devices[${i}].${name}`);
+    }
+  });
+  const mqtt = obj(root.mqtt);
+  const b = obj(mqtt?.backoff);
+  if (typeof b?.minMs === 'number' && typeof b.maxMs === 'number' && b.minMs > b.maxMs)
+    problems.push('mqtt.backoff.minMs: must not exceed mqtt.backoff.maxMs');
+  const tls = obj(mqtt?.tls);
+  if (tls && (tls.cert === undefined) !== (tls.key === undefined))
+    problems.push('mqtt.tls: cert and key must be given together (mTLS client certificate)');
+  const clock = obj(obj(root.gateway)?.clock);
+  if (clock?.sync === 'file' && !clock.file)
+    problems.push('gateway.clock.file: is required when gateway.clock.sync is "file"');
+  return problems;
+}
+
+/** Validate an already-parsed document. Returns the problems, or the typed config. */
+export function checkConfig(doc: unknown): { ok: true; config: Config } | { ok: false; problems: string[] } {
+  const problems = [
+    ...new Set([...validate(doc).map(describe), ...semanticProblems(doc)].filter((p): p is string => p !== undefined)),
+  ];
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config: doc as Config };
+}
+
+export function parseConfigText(text: string, file = '<config>'): Config {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => `yaml line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
+    );
+  }
+  const result = checkConfig(doc.toJS());
+  if (!result.ok) throw new ConfigError(file, result.problems);
+  return result.config;
+}
+
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`(file): cannot read: ${(err as Error).message}`]);
+  }
+  return parseConfigText(text, file);
+}

@@ -1,0 +1,46 @@
+// What a device model is: pure logic from readings to state and events (DESIGN §3). Models never
+// touch hardware; the runtime routes driver readings to them and their events to the outbox.
+import type { Logger } from 'pino';
+import type { LineRef } from '../../drivers/gpio/backend.js';
+import type { MakeEventInput } from '../event.js';
+import type { EdgeTime } from './stable-input.js';
+
+export type ModelEvent = Omit<MakeEventInput, 'device' | 'deviceType'>;
+
+export interface DeviceModelContext {
+  emit(ev: ModelEvent): void;
+  /** The device's retained state changed: republish `state/{device}`. */
+  stateChanged(): void;
+  log: Logger;
+}
+
+export interface GpioInputWiring {
+  /** The model's name for the input: `button`, `tamper`, `alarm`, `fault`. */
+  name: string;
+  ref: LineRef;
+  activeLow: boolean;
+}
+
+export interface DeviceState {
+  id: string;
+  type: string;
+  name?: string;
+  location?: string;
+  availability: 'online' | 'offline';
+  availabilityReason?: string;
+  since: string;
+  state: Record<string, unknown>;
+}
+
+export interface DeviceModel {
+  readonly id: string;
+  readonly type: string;
+  readonly gpioInputs: GpioInputWiring[];
+  /** Level at start (already active-low corrected). */
+  initial(input: string, active: boolean, at: EdgeTime): void;
+  input(input: string, active: boolean, at: EdgeTime): void;
+  state(): Record<string, unknown>;
+  /** Longest time an input change may wait in debounce/hold before it becomes an event. */
+  settleMs?(): number;
+  stop(): void;
+}

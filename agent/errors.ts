@@ -1,0 +1,43 @@
+// Stable error codes, one place, like fastify's catalogue: the page, the logs and `health` show
+// the code, and a technician can look it up in the README's error table.
+
+export const ERRORS = {
+  WG_ERR_CONFIG_INVALID: 'configuration is invalid',
+  WG_ERR_CONFIG_READ: 'configuration file cannot be read',
+  WG_ERR_SECRET_MISSING: 'a secret referenced by the configuration is missing',
+  WG_ERR_OUTBOX_OPEN: 'outbox database could not be opened',
+  WG_ERR_OUTBOX_WRITE: 'outbox write failed',
+  WG_ERR_OUTBOX_DISK_FULL: 'outbox disk is full; alarms are held in memory',
+  WG_ERR_OUTBOX_CLOSED: 'outbox is closed',
+  WG_ERR_UPLINK_CONNECT: 'broker connection failed',
+  WG_ERR_UPLINK_PUBLISH: 'publish failed',
+  WG_ERR_DRIVER_START: 'driver failed to start',
+  WG_ERR_DRIVER_FAULT: 'driver faulted',
+  WG_ERR_DRIVER_STOP_TIMEOUT: 'driver did not stop in time',
+  WG_ERR_GPIO_LINE: 'GPIO line error',
+  WG_ERR_SIM_NOT_SIMULATED: 'device is not on a sim backend',
+  WG_ERR_HTTP_UNAUTHORIZED: 'authentication required',
+  WG_ERR_HTTP_BAD_REQUEST: 'bad request',
+  WG_ERR_HTTP_NOT_FOUND: 'not found',
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class WardgateError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(detail ? `${ERRORS[code]}: ${detail}` : ERRORS[code], options);
+    this.code = code;
+    this.name = 'WardgateError';
+  }
+}
+
+export function errorCode(err: unknown): string | undefined {
+  if (err instanceof WardgateError) return err.code;
+  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
+  return undefined;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

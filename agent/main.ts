@@ -1,0 +1,69 @@
+// `wardgate run`: load and validate the config, start the agent and its web server, tell systemd
+// when READY, and stop gracefully on SIGTERM/SIGINT.
+import { ConfigError, EXIT_CONFIG, loadConfig } from './config/load.js';
+import type { Config } from './config/types.js';
+import { createLogger } from './log.js';
+import { Agent } from './runtime.js';
+import { notify, startWatchdog } from './systemd.js';
+import { startWeb } from './web/server.js';
+
+export interface Running {
+  agent: Agent;
+  webUrl: string | undefined;
+  stop(reason?: string): Promise<void>;
+}
+
+export async function startAll(config: Config, log = createLogger(config.log?.level ?? 'info')): Promise<Running> {
+  const agent = await Agent.start({ config, log });
+  let web: Awaited<ReturnType<typeof startWeb>> | undefined;
+  if (config.web) {
+    web = await startWeb(agent, {
+      host: config.web.host ?? '127.0.0.1',
+      port: config.web.port ?? 8080,
+      tokens: config.web.tokens ?? [],
+      log: log.child({ unit: 'web' }),
+    });
+    log.info({ url: web.url }, 'web page listening');
+  }
+  return {
+    agent,
+    webUrl: web?.url,
+    async stop(reason = 'shutdown') {
+      await web?.app.close();
+      await agent.stop(reason);
+    },
+  };
+}
+
+export async function run(configPath: string): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig(configPath);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${configPath}: invalid configuration\n${err.problems.join('\n')}\n`);
+      return EXIT_CONFIG;
+    }
+    throw err;
+  }
+  const log = createLogger(config.log?.level ?? 'info');
+  const running = await startAll(config, log);
+  notify('READY=1', log);
+  log.info({ gateway: config.gateway.id, lastSeq: running.agent.outbox.lastSeq }, 'wardgate ready');
+  const stopWatchdog = startWatchdog(() => running.agent.outbox.diskLow === undefined, log);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'stopping');
+      notify('STOPPING=1', log);
+      stopWatchdog();
+      running
+        .stop(signal === 'SIGTERM' ? 'shutdown' : signal)
+        .catch((err) => log.error({ err }, 'error while stopping'))
+        .finally(() => resolve());
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  log.flush?.();
+  return 0;
+}

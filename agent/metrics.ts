@@ -1,0 +1,124 @@
+// Prometheus text at /metrics. A registry per agent (tests run several in one process); gauges are
+// read at scrape time from the live objects, so the alarm path does no metrics work.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface MetricsSources {
+  lanes: () => Array<{ lane: string; depth: number; bytes: number; oldestAgeMs: number | null }>;
+  inflight: () => number;
+  connected: () => boolean;
+  uplink: () => { published: number; acked: number; connects: number; disconnects: number; connectFailures: number };
+  devicesOnline: () => Array<{ id: string; online: boolean }>;
+  driverRestarts: () => Record<string, number>;
+  lastSeq: () => number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly accepted: Counter<'type' | 'severity'>;
+  readonly commitSeconds: Histogram;
+  readonly evicted: Counter;
+
+  constructor(src: MetricsSources) {
+    const r = this.registry;
+    this.accepted = new Counter({
+      name: 'wardgate_events_accepted_total',
+      help: 'Events accepted (durable) by type',
+      labelNames: ['type', 'severity'],
+      registers: [r],
+    });
+    this.evicted = new Counter({
+      name: 'wardgate_outbox_evicted_total',
+      help: 'Telemetry rows evicted from the outbox',
+      registers: [r],
+    });
+    this.commitSeconds = new Histogram({
+      name: 'wardgate_accept_seconds',
+      help: 'Time from an event being made to its durable commit',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers: [r],
+    });
+    new Gauge({
+      name: 'wardgate_outbox_depth',
+      help: 'Events waiting in the outbox, per lane',
+      labelNames: ['lane'],
+      registers: [r],
+      collect() {
+        for (const l of src.lanes()) this.set({ lane: l.lane }, l.depth);
+      },
+    });
+    new Gauge({
+      name: 'wardgate_outbox_bytes',
+      help: 'Bytes waiting in the outbox, per lane',
+      labelNames: ['lane'],
+      registers: [r],
+      collect() {
+        for (const l of src.lanes()) this.set({ lane: l.lane }, l.bytes);
+      },
+    });
+    new Gauge({
+      name: 'wardgate_outbox_oldest_age_seconds',
+      help: 'Age of the oldest waiting event, per lane (0 when empty)',
+      labelNames: ['lane'],
+      registers: [r],
+      collect() {
+        for (const l of src.lanes()) this.set({ lane: l.lane }, (l.oldestAgeMs ?? 0) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'wardgate_outbox_last_seq',
+      help: 'Last accepted seq',
+      registers: [r],
+      collect() {
+        this.set(src.lastSeq());
+      },
+    });
+    new Gauge({
+      name: 'wardgate_uplink_inflight',
+      help: 'Publishes awaiting PUBACK',
+      registers: [r],
+      collect() {
+        this.set(src.inflight());
+      },
+    });
+    new Gauge({
+      name: 'wardgate_uplink_connected',
+      help: '1 when connected to a broker',
+      registers: [r],
+      collect() {
+        this.set(src.connected() ? 1 : 0);
+      },
+    });
+    const uplinkCounter = (name: string, help: string, key: keyof ReturnType<MetricsSources['uplink']>) =>
+      new Gauge({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          this.set(src.uplink()[key]);
+        },
+      });
+    uplinkCounter('wardgate_uplink_published_total', 'Publishes sent', 'published');
+    uplinkCounter('wardgate_uplink_acked_total', 'Publishes acknowledged by the broker', 'acked');
+    uplinkCounter('wardgate_uplink_connects_total', 'Successful broker connections', 'connects');
+    uplinkCounter('wardgate_uplink_disconnects_total', 'Lost broker connections', 'disconnects');
+    uplinkCounter('wardgate_uplink_connect_failures_total', 'Failed connection attempts', 'connectFailures');
+    new Gauge({
+      name: 'wardgate_device_online',
+      help: '1 when the device is available',
+      labelNames: ['device'],
+      registers: [r],
+      collect() {
+        for (const d of src.devicesOnline()) this.set({ device: d.id }, d.online ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'wardgate_driver_restarts',
+      help: 'Restarts of each driver by the supervisor',
+      labelNames: ['driver'],
+      registers: [r],
+      collect() {
+        for (const [driver, n] of Object.entries(src.driverRestarts())) this.set({ driver }, n);
+      },
+    });
+  }
+}

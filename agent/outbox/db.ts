@@ -1,0 +1,111 @@
+// Opening the outbox database: WAL, FULL sync, our own checkpoints, and quarantine of a file that
+// does not open (moved aside and kept for forensics, never deleted).
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY,
+  lane INTEGER NOT NULL,
+  topic TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  accepted_ms INTEGER NOT NULL,
+  unsynced INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_lane_seq ON events(lane, seq);
+`;
+
+export interface Quarantine {
+  movedTo: string;
+  reason: string;
+}
+
+export interface OpenedDb {
+  db: Database.Database;
+  quarantined?: Quarantine;
+}
+
+function configure(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  // SQLite's automatic checkpoint runs inside the committing call, on the event loop (measured:
+  // p99 16 ms vs 2.5 ms without). We checkpoint on our own schedule from a worker instead.
+  db.pragma('wal_autocheckpoint = 0');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  // Touch the data so a file with a valid header but corrupt pages fails here, not mid-alarm.
+  db.prepare('SELECT COUNT(*) FROM meta').get();
+  db.prepare('SELECT seq FROM events ORDER BY seq DESC LIMIT 1').get();
+}
+
+export function openOutboxDb(path: string, log: Logger): OpenedDb {
+  mkdirSync(dirname(path), { recursive: true });
+  try {
+    const db = new Database(path);
+    try {
+      configure(db);
+      return { db };
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  } catch (err) {
+    const reason = errorMessage(err);
+    const movedTo = `${path}.quarantined-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    log.error({ err, path, movedTo }, 'outbox database failed to open; quarantining it');
+    renameSync(path, movedTo);
+    for (const suffix of ['-wal', '-shm']) {
+      if (existsSync(path + suffix)) renameSync(path + suffix, movedTo + suffix);
+    }
+    const db = new Database(path);
+    configure(db);
+    return { db, quarantined: { movedTo, reason } };
+  }
+}
+
+/**
+ * A high-water mark of reserved seq numbers in a small side file, so that a quarantined database
+ * never makes seq restart: the new database continues above anything the old one could have used.
+ */
+export class SeqReservation {
+  static readonly BLOCK = 10_000;
+  private reservedUpTo: number;
+
+  constructor(private readonly file: string) {
+    this.reservedUpTo = SeqReservation.read(file);
+  }
+
+  static read(file: string): number {
+    try {
+      const n = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+      return Number.isFinite(n) && n >= 0 ? n : 0;
+    } catch {
+      return 0; // no reservation yet: a new box
+    }
+  }
+
+  get upTo(): number {
+    return this.reservedUpTo;
+  }
+
+  /** Ensure `seq` is covered, reserving the next block (fsynced) when it is not. */
+  cover(seq: number): void {
+    if (seq <= this.reservedUpTo) return;
+    const next = seq + SeqReservation.BLOCK;
+    const tmp = `${this.file}.tmp`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, `${next}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.file);
+    this.reservedUpTo = next;
+  }
+}

@@ -1,0 +1,98 @@
+// Drains the outbox through the uplink: critical lane first, by seq within a lane, at most
+// `window` unacknowledged publishes; a row is deleted only on its PUBACK. On reconnect everything
+// unacknowledged is sent again (duplicates by id are possible, loss is not).
+import type { Logger } from 'pino';
+import { bootId, restamp } from '../clock.js';
+import type { WgEvent } from '../event.js';
+import type { PublishOptions } from '../uplink/mqtt.js';
+import type { Outbox, OutboxRow } from './store.js';
+
+export interface DrainTarget {
+  readonly connected: boolean;
+  publish(topic: string, payload: string, opts?: PublishOptions): Promise<void>;
+}
+
+export interface DrainOptions {
+  window: number;
+  fullTopic: (suffix: string) => string;
+  clockSynced: () => boolean;
+  /** Message expiry (MQTT 5) for low/normal lanes: stale telemetry is not worth delivering late. */
+  telemetryExpirySec: number;
+  log: Logger;
+}
+
+const LANE_NAMES = ['critical', 'high', 'normal', 'low'] as const;
+
+export class Drain {
+  private generation = 0;
+  private running = false;
+  private pumping = false;
+  published = 0;
+  restamped = 0;
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly target: DrainTarget,
+    private readonly opts: DrainOptions,
+  ) {
+    outbox.onAccepted(() => this.pump());
+  }
+
+  /** Start (or restart after a reconnect): rewind to the oldest unacknowledged row. */
+  resume(): void {
+    this.generation++;
+    this.outbox.rewind();
+    this.running = true;
+    this.pump();
+  }
+
+  pause(): void {
+    this.generation++;
+    this.running = false;
+  }
+
+  pump(): void {
+    if (!this.running || this.pumping || !this.target.connected) return;
+    this.pumping = true;
+    try {
+      const room = this.opts.window - this.outbox.inflightCount;
+      if (room <= 0) return;
+      for (const row of this.outbox.nextBatch(room)) this.send(row);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private payloadOf(row: OutboxRow): string {
+    if (!row.unsynced || !this.opts.clockSynced()) return row.payload;
+    const ev = JSON.parse(row.payload) as WgEvent;
+    // Only uptime from this boot can be turned into wall time; older events go out flagged.
+    if (ev.clock.bootId !== bootId()) return row.payload;
+    ev.clock.originalTs = ev.ts;
+    ev.ts = new Date(restamp(ev.clock.uptimeMs)).toISOString();
+    ev.clock.restamped = true;
+    this.restamped++;
+    return JSON.stringify(ev);
+  }
+
+  private send(row: OutboxRow): void {
+    const gen = this.generation;
+    const lane = LANE_NAMES[row.lane] ?? 'low';
+    const opts: PublishOptions = {
+      userProperties: { severity: lane, seq: String(row.seq) },
+      ...(row.lane >= 2 && this.opts.telemetryExpirySec > 0 ? { expirySec: this.opts.telemetryExpirySec } : {}),
+    };
+    this.target.publish(this.opts.fullTopic(row.topic), this.payloadOf(row), opts).then(
+      () => {
+        if (gen !== this.generation) return; // a stale ack from a previous connection: resent anyway
+        this.published++;
+        this.outbox.ack(row.seq);
+        this.pump();
+      },
+      (err) => {
+        // The connection dropped: the reconnect rewinds and resends this row.
+        if (gen === this.generation) this.opts.log.debug({ err, seq: row.seq }, 'publish not acknowledged');
+      },
+    );
+  }
+}

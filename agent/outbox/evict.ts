@@ -1,0 +1,41 @@
+// Selecting and deleting the oldest rows of one lane, skipping rows in flight (a row the broker
+// may already have would otherwise be announced as dropped).
+import type Database from 'better-sqlite3';
+
+const CHUNK = 256;
+
+export interface EvictLimit {
+  /** Free at least this many bytes. */
+  bytes?: number;
+  /** Or: evict every row accepted before this wall time. */
+  olderThanMs?: number;
+}
+
+export function evictOldest(
+  db: Database.Database,
+  lane: number,
+  inflight: ReadonlySet<number>,
+  limit: EvictLimit,
+): { seqs: number[]; bytes: number } {
+  const select = db.prepare<[number, number, number], { seq: number; bytes: number; accepted_ms: number }>(
+    'SELECT seq, bytes, accepted_ms FROM events WHERE lane = ? AND seq > ? ORDER BY seq LIMIT ?',
+  );
+  const del = db.prepare('DELETE FROM events WHERE seq = ?');
+  const seqs: number[] = [];
+  let freed = 0;
+  let after = 0;
+  for (;;) {
+    const rows = select.all(lane, after, CHUNK);
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      after = r.seq;
+      if (limit.bytes !== undefined && freed >= limit.bytes) return { seqs, bytes: freed };
+      if (limit.olderThanMs !== undefined && r.accepted_ms >= limit.olderThanMs) return { seqs, bytes: freed };
+      if (inflight.has(r.seq)) continue;
+      del.run(r.seq);
+      seqs.push(r.seq);
+      freed += r.bytes;
+    }
+  }
+  return { seqs, bytes: freed };
+}

@@ -1,0 +1,374 @@
+// The agent: wires config, outbox, uplink, drivers, device models and the web page together, and
+// owns the order of start and stop. Every event goes model → outbox (durable) → drain → broker.
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { GpioBackend } from '../drivers/gpio/backend.js';
+import { GpioDriver } from '../drivers/gpio/driver.js';
+import { type GpioBackendKind, loadGpioBackendFactory } from '../drivers/gpio/index.js';
+import { SimGpioBackend } from '../drivers/gpio/sim.js';
+import type { Reading } from '../drivers/types.js';
+import { bootId, type ClockConfig, isClockSynced, uptimeMs } from './clock.js';
+import { resolveSecret } from './config/secrets.js';
+import type { Config } from './config/types.js';
+import { type DeviceEntry, DeviceRegistry } from './devices/registry.js';
+import type { ModelEvent } from './devices/types.js';
+import { errorMessage, WardgateError } from './errors.js';
+import { type MakeEventInput, makeEvent, type NewEvent, type WgEvent } from './event.js';
+import { Metrics } from './metrics.js';
+import { Drain } from './outbox/drain.js';
+import { Outbox } from './outbox/store.js';
+import { Supervisor } from './supervisor.js';
+import { Uplink } from './uplink/mqtt.js';
+import { RetainedPublisher } from './uplink/retained.js';
+import { type TopicContext, topics } from './uplink/topics.js';
+import { VERSION } from './version.js';
+
+export interface AgentOptions {
+  config: Config;
+  log: Logger;
+  /** Override the GPIO backend (tests). */
+  gpioBackend?: () => GpioBackend;
+}
+
+const HOUR = 3_600_000;
+
+export class Agent {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly outbox: Outbox;
+  readonly uplink: Uplink;
+  readonly drain: Drain;
+  readonly devices: DeviceRegistry;
+  readonly supervisor: Supervisor;
+  readonly metrics: Metrics;
+  readonly retained: RetainedPublisher;
+  readonly topicCtx: TopicContext;
+  readonly startedAt = Date.now();
+  private gpio: GpioDriver | undefined;
+  private readonly clockCfg: ClockConfig;
+  private clockSynced: boolean;
+  /** Sim requests waiting for the events their input change makes (per device). */
+  private readonly collectors = new Map<string, Set<Array<Promise<WgEvent>>>>();
+  private timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+
+  private constructor(opts: AgentOptions) {
+    const { config, log } = opts;
+    this.config = config;
+    this.log = log;
+    this.topicCtx = { prefix: config.mqtt.prefix, gateway: config.gateway.id };
+    this.clockCfg = {
+      sync: config.gateway.clock?.sync ?? 'timesyncd',
+      ...(config.gateway.clock?.file ? { file: config.gateway.clock.file } : {}),
+    };
+    this.clockSynced = isClockSynced(this.clockCfg);
+
+    this.outbox = new Outbox({
+      dataDir: config.gateway.dataDir,
+      maxBytes: config.outbox?.maxBytes ?? 256 * 1024 * 1024,
+      maxAgeMs: {
+        ...(config.outbox?.maxAgeHours?.normal ? { normal: config.outbox.maxAgeHours.normal * HOUR } : {}),
+        ...(config.outbox?.maxAgeHours?.low ? { low: config.outbox.maxAgeHours.low * HOUR } : {}),
+      },
+      checkpointIntervalMs: config.outbox?.checkpointIntervalMs ?? 1000,
+      log: log.child({ unit: 'outbox' }),
+      gatewayEvent: (input) => this.gatewayEvent(input),
+      topicOf: (ev) => topics.eventSuffix(ev.deviceType, ev.device),
+    });
+
+    this.uplink = new Uplink({
+      brokers: config.mqtt.brokers,
+      protocol: config.mqtt.protocol,
+      clientId: config.mqtt.clientId ?? `wardgate-${config.gateway.id}`,
+      ...(config.mqtt.username !== undefined ? { username: config.mqtt.username } : {}),
+      ...(config.mqtt.password !== undefined
+        ? { password: resolveSecret(config.mqtt.password, 'mqtt.password') as string }
+        : {}),
+      keepaliveSec: config.mqtt.keepaliveSec,
+      connectTimeoutMs: config.mqtt.connectTimeoutMs,
+      backoff: { minMs: config.mqtt.backoff?.minMs ?? 500, maxMs: config.mqtt.backoff?.maxMs ?? 30_000 },
+      ...(config.mqtt.tls ? { tls: readTls(config.mqtt.tls) } : {}),
+      will: {
+        topic: topics.status(this.topicCtx),
+        payload: JSON.stringify(this.statusPayload('offline', 'connection lost')),
+      },
+      log: log.child({ unit: 'uplink' }),
+    });
+
+    this.drain = new Drain(this.outbox, this.uplink, {
+      window: config.mqtt.inflight,
+      fullTopic: (suffix) => topics.full(this.topicCtx, suffix),
+      clockSynced: () => this.clockSynced,
+      telemetryExpirySec: config.mqtt.telemetryExpirySec,
+      log: log.child({ unit: 'drain' }),
+    });
+
+    this.retained = new RetainedPublisher(this.uplink, this.topicCtx, log.child({ unit: 'retained' }));
+
+    this.devices = new DeviceRegistry(config, log, {
+      emit: (entry, ev) => this.onModelEvent(entry, ev),
+      stateChanged: (entry) => this.retained.setState(entry.cfg.id, this.devices.snapshot(entry)),
+    });
+
+    this.supervisor = new Supervisor(
+      { log },
+      {
+        onReading: (driver, reading) => this.onReading(driver, reading),
+        onDown: (driver, err) => this.onDriverDown(driver, err),
+        onUp: (driver) => this.onDriverUp(driver),
+      },
+    );
+
+    this.metrics = new Metrics({
+      lanes: () => this.outbox.stats(),
+      inflight: () => this.outbox.inflightCount,
+      connected: () => this.uplink.connected,
+      uplink: () => this.uplink.stats,
+      devicesOnline: () => [...this.devices.devices.values()].map((d) => ({ id: d.cfg.id, online: d.online })),
+      driverRestarts: () =>
+        Object.fromEntries(Object.entries(this.supervisor.health()).map(([k, v]) => [k, v.restarts])),
+      lastSeq: () => this.outbox.lastSeq,
+    });
+  }
+
+  /** Open the outbox, connect, start the drivers. Resolves when the agent is READY. */
+  static async start(opts: AgentOptions): Promise<Agent> {
+    const agent = new Agent(opts);
+    await agent.startParts(opts);
+    return agent;
+  }
+
+  private async startParts(opts: AgentOptions): Promise<void> {
+    const { config } = this;
+    void this.accept(
+      this.gatewayEvent({
+        type: 'gateway.started',
+        data: { version: VERSION, pid: process.pid, devices: config.devices.length, lastSeq: this.outbox.lastSeq },
+      }),
+    ).catch((err) => this.log.error({ err }, 'could not record gateway.started'));
+
+    this.uplink.on('connect', () => {
+      // Contract order after every (re)connect: status online, every retained state, then the backlog.
+      this.retained.publishStatus(this.statusPayload('online'));
+      this.retained.republishAll();
+      this.retained.publishHealth(this.healthPayload());
+      this.drain.resume();
+    });
+    this.uplink.on('disconnect', () => this.drain.pause());
+    this.uplink.start();
+
+    if (config.devices.length > 0) {
+      const kind = (config.gpio?.backend ?? 'gpiod') as GpioBackendKind;
+      const factory = opts.gpioBackend ?? (await loadGpioBackendFactory(kind));
+      this.gpio = new GpioDriver(factory, this.devices.gpioInputRefs());
+      this.supervisor.add(this.gpio);
+    }
+    await this.supervisor.startAll();
+
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(() => {
+        try {
+          fn();
+        } catch (err) {
+          this.log.error({ err }, 'periodic job failed');
+        }
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(config.mqtt.healthIntervalSec * 1000, () => this.retained.publishHealth(this.healthPayload()));
+    every(5000, () => this.checkClock());
+    every(60_000, () => this.outbox.evictByAge());
+  }
+
+  gatewayEvent(input: Omit<MakeEventInput, 'device' | 'deviceType'>): NewEvent {
+    return makeEvent(this.eventSource(), { ...input, device: this.config.gateway.id, deviceType: 'gateway' });
+  }
+
+  private eventSource() {
+    return { gateway: this.config.gateway.id, site: this.config.gateway.site, clockSynced: () => this.clockSynced };
+  }
+
+  /** The only way into the outbox: resolves when the event is durable. */
+  accept(ev: NewEvent): Promise<WgEvent> {
+    const p = this.outbox.accept(ev);
+    p.then(
+      (accepted) => this.metrics.accepted.inc({ type: accepted.type, severity: accepted.severity }),
+      () => undefined,
+    );
+    return p;
+  }
+
+  private onModelEvent(entry: DeviceEntry, ev: ModelEvent): void {
+    const event = makeEvent(this.eventSource(), { ...ev, device: entry.cfg.id, deviceType: entry.cfg.type });
+    const p = this.accept(event);
+    p.catch((err) => this.log.error({ err, device: entry.cfg.id, type: ev.type }, 'event not accepted'));
+    for (const c of this.collectors.get(entry.cfg.id) ?? []) c.push(p);
+  }
+
+  private onReading(driver: string, reading: Reading): void {
+    if (driver !== 'gpio') return;
+    const routed = this.devices.onGpioReading(reading);
+    if (!routed) return;
+    const { entry, value } = routed;
+    if (value.kind === 'fault') this.setAvailability(entry, false, `GPIO line ${reading.point}: ${value.error}`);
+    else if (value.kind === 'recovered' || value.kind === 'initial') this.setAvailability(entry, true);
+  }
+
+  private setAvailability(entry: DeviceEntry, online: boolean, reason?: string): void {
+    const wasStarting = entry.reason === 'starting';
+    if (entry.online === online && !wasStarting) return;
+    entry.online = online;
+    entry.since = Date.now();
+    if (reason === undefined) delete entry.reason;
+    else entry.reason = reason;
+    // The first "online" at start is not news; every later change is.
+    if (!(online && wasStarting)) {
+      this.onModelEvent(entry, { type: online ? 'device.online' : 'device.offline', data: reason ? { reason } : {} });
+    }
+    this.retained.setState(entry.cfg.id, this.devices.snapshot(entry));
+  }
+
+  private onDriverDown(driver: string, err: Error): void {
+    if (driver !== 'gpio') return;
+    for (const entry of this.devices.devices.values())
+      this.setAvailability(entry, false, `driver ${driver}: ${errorMessage(err)}`);
+  }
+
+  private onDriverUp(_driver: string): void {
+    // Availability returns per line with each initial reading.
+  }
+
+  private checkClock(): void {
+    const synced = isClockSynced(this.clockCfg);
+    if (synced && !this.clockSynced) {
+      this.clockSynced = true;
+      void this.accept(
+        this.gatewayEvent({ type: 'gateway.clock_synced', data: { bootId: bootId(), uptimeMs: uptimeMs() } }),
+      ).catch((err) => this.log.error({ err }, 'could not record clock sync'));
+      this.drain.pump();
+    } else if (!synced) this.clockSynced = false;
+  }
+
+  /** Drive a sim input; resolves with the events this change made durable (none while debouncing). */
+  async simulate(deviceId: string, input: string, active: boolean): Promise<{ accepted: WgEvent[]; pending: boolean }> {
+    const entry = this.devices.devices.get(deviceId);
+    const wiring = this.devices.wiring(deviceId, input);
+    if (!entry || !wiring) throw new WardgateError('WG_ERR_HTTP_NOT_FOUND', `no input ${input} on device ${deviceId}`);
+    const backend = this.gpio?.backend;
+    if (!(backend instanceof SimGpioBackend)) throw new WardgateError('WG_ERR_SIM_NOT_SIMULATED', deviceId);
+    const level: 0 | 1 = wiring.activeLow ? (active ? 0 : 1) : active ? 1 : 0;
+    const collected: Array<Promise<WgEvent>> = [];
+    const set = this.collectors.get(deviceId) ?? new Set();
+    this.collectors.set(deviceId, set);
+    set.add(collected);
+    try {
+      backend.set(wiring.ref, level);
+      // Debounce and minimum hold decide later: wait for them, so a 2xx means "made durable".
+      const settleMs = entry.model.settleMs?.() ?? 0;
+      if (collected.length === 0 && settleMs > 0) await new Promise((r) => setTimeout(r, settleMs + 25));
+    } finally {
+      set.delete(collected);
+    }
+    const accepted = await Promise.all(collected);
+    return { accepted, pending: accepted.length === 0 };
+  }
+
+  statusPayload(state: 'online' | 'offline', reason?: string): Record<string, unknown> {
+    return {
+      state,
+      ...(reason ? { reason } : {}),
+      gateway: this.config.gateway.id,
+      site: this.config.gateway.site,
+      version: VERSION,
+      bootId: bootId(),
+      startedAt: new Date(this.startedAt).toISOString(),
+      ts: new Date().toISOString(),
+    };
+  }
+
+  status() {
+    return {
+      gateway: this.config.gateway.id,
+      site: this.config.gateway.site,
+      version: VERSION,
+      uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
+      clock: { synced: this.clockSynced, bootId: bootId() },
+      uplink: {
+        connected: this.uplink.connected,
+        broker: this.uplink.url ? redact(this.uplink.url) : null,
+        protocolVersion: this.uplink.protocolVersion ?? null,
+        ...this.uplink.stats,
+      },
+      lastSeq: this.outbox.lastSeq,
+      outbox: {
+        lanes: this.outbox.stats(),
+        inflight: this.outbox.inflightCount,
+        heldInMemory: this.outbox.pendingInMemory,
+        diskLow: this.outbox.diskLow ?? null,
+        evictedTotal: this.outbox.evictedTotal,
+        quarantined: this.outbox.quarantined ?? null,
+      },
+      drivers: this.supervisor.health(),
+    };
+  }
+
+  healthPayload(): Record<string, unknown> {
+    const s = this.status();
+    return { ts: new Date().toISOString(), ...s, memoryRss: process.memoryUsage.rss() };
+  }
+
+  deviceStates() {
+    return [...this.devices.devices.values()].map((e) => this.devices.snapshot(e));
+  }
+
+  /** Graceful stop: drivers first (no new events), flush the outbox, then say offline. */
+  async stop(reason = 'shutdown'): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.supervisor.stopAll();
+    this.devices.stop();
+    try {
+      await this.accept(this.gatewayEvent({ type: 'gateway.stopping', data: { reason } }));
+    } catch (err) {
+      this.log.error({ err }, 'could not record gateway.stopping');
+    }
+    await this.flushUplink(2000);
+    this.drain.pause();
+    await this.uplink.stop([
+      {
+        topic: topics.status(this.topicCtx),
+        payload: JSON.stringify(this.statusPayload('offline', reason)),
+        retain: true,
+      },
+    ]);
+    await this.outbox.close();
+  }
+
+  /** Give the drain a moment to empty the critical lanes before disconnecting. */
+  private async flushUplink(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.uplink.connected && (this.outbox.depth > 0 || this.outbox.inflightCount > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+function readTls(tls: NonNullable<Config['mqtt']['tls']>) {
+  const read = (f: string | undefined) => (f ? readFileSync(f) : undefined);
+  const ca = read(tls.ca);
+  const cert = read(tls.cert);
+  const key = read(tls.key);
+  return {
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    rejectUnauthorized: tls.rejectUnauthorized ?? true,
+    ...(tls.servername ? { servername: tls.servername } : {}),
+  };
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

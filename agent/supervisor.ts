@@ -1,0 +1,165 @@
+// Runs every driver behind its own error boundary: a driver that throws, hangs or floods is
+// stopped, its devices are marked offline, and it is restarted with backoff. Others carry on.
+import type { Logger } from 'pino';
+import type { Driver, DriverHealth, Reading } from '../drivers/types.js';
+import { errorMessage } from './errors.js';
+import { Backoff } from './uplink/backoff.js';
+
+export interface SupervisorHooks {
+  onReading(driver: string, reading: Reading): void;
+  onDown(driver: string, err: Error): void;
+  onUp(driver: string): void;
+}
+
+export interface SupervisorOptions {
+  log: Logger;
+  startTimeoutMs?: number;
+  stopTimeoutMs?: number;
+  backoff?: { minMs: number; maxMs: number };
+  /** Readings per second above which a driver is flooding and is restarted. */
+  floodPerSec?: number;
+}
+
+interface Unit {
+  driver: Driver;
+  abort: AbortController;
+  backoff: Backoff;
+  restarts: number;
+  up: boolean;
+  timer?: NodeJS.Timeout;
+  lastError?: string;
+  window: { start: number; count: number };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
+export class Supervisor {
+  private readonly units = new Map<string, Unit>();
+  private stopping = false;
+
+  constructor(
+    private readonly opts: SupervisorOptions,
+    private readonly hooks: SupervisorHooks,
+  ) {}
+
+  add(driver: Driver): void {
+    this.units.set(driver.name, {
+      driver,
+      abort: new AbortController(),
+      backoff: new Backoff(this.opts.backoff ?? { minMs: 1000, maxMs: 60_000 }),
+      restarts: 0,
+      up: false,
+      window: { start: 0, count: 0 },
+    });
+  }
+
+  async startAll(): Promise<void> {
+    await Promise.all([...this.units.values()].map((u) => this.start(u)));
+  }
+
+  private async start(unit: Unit): Promise<void> {
+    const { driver } = unit;
+    const log = this.opts.log.child({ driver: driver.name });
+    unit.abort = new AbortController();
+    const signal = unit.abort.signal;
+    const floodLimit = this.opts.floodPerSec ?? 2000;
+    try {
+      await withTimeout(
+        driver.start({
+          log,
+          signal,
+          emit: (reading) => {
+            if (signal.aborted) return;
+            const now = Date.now();
+            if (now - unit.window.start >= 1000) unit.window = { start: now, count: 0 };
+            if (++unit.window.count > floodLimit) {
+              this.fault(unit, new Error(`flooding: more than ${floodLimit} readings/s`));
+              return;
+            }
+            try {
+              this.hooks.onReading(driver.name, reading);
+            } catch (err) {
+              log.error({ err, point: reading.point }, 'a device model threw on a reading');
+            }
+          },
+          fail: (err) => this.fault(unit, err),
+        }),
+        this.opts.startTimeoutMs ?? 15_000,
+        `driver ${driver.name} start`,
+      );
+      if (signal.aborted) return;
+      unit.up = true;
+      unit.backoff.reset();
+      this.hooks.onUp(driver.name);
+    } catch (err) {
+      log.error({ err }, 'driver failed to start');
+      this.fault(unit, err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private fault(unit: Unit, err: Error): void {
+    if (unit.abort.signal.aborted) return;
+    unit.abort.abort();
+    unit.lastError = errorMessage(err);
+    unit.up = false;
+    const log = this.opts.log.child({ driver: unit.driver.name });
+    log.error({ err }, 'driver faulted; restarting with backoff');
+    try {
+      this.hooks.onDown(unit.driver.name, err);
+    } catch (hookErr) {
+      log.error({ err: hookErr }, 'onDown hook threw');
+    }
+    void withTimeout(unit.driver.stop(), this.opts.stopTimeoutMs ?? 5000, `driver ${unit.driver.name} stop`)
+      .catch((stopErr) => log.error({ err: stopErr }, 'driver did not stop cleanly'))
+      .finally(() => {
+        if (this.stopping) return;
+        const delay = unit.backoff.next();
+        unit.restarts++;
+        unit.timer = setTimeout(() => void this.start(unit), delay);
+      });
+  }
+
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      [...this.units.values()].map(async (u) => {
+        if (u.timer) clearTimeout(u.timer);
+        u.abort.abort();
+        try {
+          await withTimeout(u.driver.stop(), this.opts.stopTimeoutMs ?? 5000, `driver ${u.driver.name} stop`);
+        } catch (err) {
+          this.opts.log.error({ err, driver: u.driver.name }, 'driver did not stop cleanly');
+        }
+      }),
+    );
+  }
+
+  health(): Record<string, DriverHealth & { restarts: number; up: boolean }> {
+    const out: Record<string, DriverHealth & { restarts: number; up: boolean }> = {};
+    for (const [name, u] of this.units) {
+      let h: DriverHealth;
+      try {
+        h = u.driver.health();
+      } catch (err) {
+        h = { state: 'faulted', lastError: errorMessage(err) };
+      }
+      out[name] = {
+        ...h,
+        ...(u.lastError && !h.lastError ? { lastError: u.lastError } : {}),
+        restarts: u.restarts,
+        up: u.up,
+      };
+    }
+    return out;
+  }
+
+  driver(name: string): Driver | undefined {
+    return this.units.get(name)?.driver;
+  }
+}

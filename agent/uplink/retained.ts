@@ -1,0 +1,40 @@
+// Retained topics: status, per-device state, health. They are snapshots, not events: the latest
+// value wins, and all of them are re-published after every reconnect (a broker restart may have
+// lost them). They never go through the outbox.
+import type { Logger } from 'pino';
+import type { Uplink } from './mqtt.js';
+import { type TopicContext, topics } from './topics.js';
+
+export class RetainedPublisher {
+  private readonly states = new Map<string, unknown>();
+
+  constructor(
+    private readonly uplink: Uplink,
+    private readonly ctx: TopicContext,
+    private readonly log: Logger,
+  ) {}
+
+  private send(topic: string, payload: unknown): void {
+    if (!this.uplink.connected) return;
+    this.uplink
+      .publish(topic, JSON.stringify(payload), { retain: true })
+      .catch((err) => this.log.debug({ err, topic }, 'retained publish not acknowledged; sent again on reconnect'));
+  }
+
+  publishStatus(payload: unknown): void {
+    this.send(topics.status(this.ctx), payload);
+  }
+
+  publishHealth(payload: unknown): void {
+    this.send(topics.health(this.ctx), payload);
+  }
+
+  setState(device: string, state: unknown): void {
+    this.states.set(device, state);
+    this.send(topics.state(this.ctx, device), state);
+  }
+
+  republishAll(): void {
+    for (const [device, state] of this.states) this.send(topics.state(this.ctx, device), state);
+  }
+}

@@ -1,0 +1,108 @@
+// The box's local web server: /healthz for anyone, everything else behind a bearer token.
+import { Ajv } from 'ajv';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { ERRORS, type ErrorCode, errorMessage, WardgateError } from '../errors.js';
+import type { Agent } from '../runtime.js';
+import { TokenAuth } from './auth.js';
+import { PAGE_HTML } from './page.js';
+
+export interface WebOptions {
+  host: string;
+  port: number;
+  tokens: string[];
+  log: Logger;
+}
+
+const strictAjv = new Ajv({ allErrors: true, coerceTypes: false, strict: false });
+
+function sendError(reply: FastifyReply, status: number, code: ErrorCode, detail?: string) {
+  return reply.code(status).send({ error: { code, message: detail ? `${ERRORS[code]}: ${detail}` : ERRORS[code] } });
+}
+
+const STATUS_OF: Partial<Record<ErrorCode, number>> = {
+  WG_ERR_HTTP_NOT_FOUND: 404,
+  WG_ERR_SIM_NOT_SIMULATED: 404,
+  WG_ERR_HTTP_BAD_REQUEST: 400,
+  WG_ERR_OUTBOX_CLOSED: 503,
+};
+
+export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: FastifyInstance; url: string }> {
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 });
+  const auth = new TokenAuth(opts.tokens);
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    const path = req.url.split('?')[0];
+    // The page shell holds no data; it asks for a token and calls the API with it.
+    if (path === '/healthz' || path === '/' || path === '/index.html') return;
+    const verdict = auth.check(req.headers.authorization, req.ip);
+    if (verdict === 'ok') return;
+    if (verdict === 'locked')
+      return sendError(
+        reply.header('retry-after', '300'),
+        429,
+        'WG_ERR_HTTP_UNAUTHORIZED',
+        'too many failed attempts; locked for 5 minutes',
+      );
+    return sendError(reply.header('www-authenticate', 'Bearer'), 401, 'WG_ERR_HTTP_UNAUTHORIZED');
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
+    if (err instanceof WardgateError) return sendError(reply, STATUS_OF[err.code] ?? 500, err.code, errorMessage(err));
+    if (err.validation || (err.statusCode && err.statusCode < 500))
+      return sendError(reply, err.statusCode ?? 400, 'WG_ERR_HTTP_BAD_REQUEST', err.message);
+    opts.log.error({ err }, 'web request failed');
+    return reply.code(500).send({ error: { code: 'WG_ERR_INTERNAL', message: 'internal error (see the log)' } });
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'WG_ERR_HTTP_NOT_FOUND', req.url.split('?')[0]));
+
+  app.get('/', async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(PAGE_HTML),
+  );
+
+  app.get('/healthz', async () => ({
+    ok: true,
+    gateway: agent.config.gateway.id,
+    uplink: agent.uplink.connected ? 'connected' : 'disconnected',
+    outboxWritable: agent.outbox.diskLow === undefined,
+  }));
+
+  app.get('/api/status', async () => agent.status());
+  app.get('/api/devices', async () => ({ devices: agent.deviceStates() }));
+
+  app.post<{ Params: { device: string; input: string }; Body: { active: boolean } }>(
+    '/api/sim/:device/:input',
+    {
+      schema: {
+        params: { type: 'object', properties: { device: { type: 'string' }, input: { type: 'string' } } },
+        body: {
+          type: 'object',
+          required: ['active'],
+          additionalProperties: false,
+          properties: { active: { type: 'boolean' } },
+        },
+      },
+      // No coercion: "active": "yes" is a mistake to report, not to guess at.
+      validatorCompiler: ({ schema }) => {
+        const validate = strictAjv.compile(schema);
+        return (data: unknown) =>
+          validate(data) ? { value: data } : { error: new Error(strictAjv.errorsText(validate.errors)) };
+      },
+    },
+    async (req, reply) => {
+      const result = await agent.simulate(req.params.device, req.params.input, req.body.active);
+      return reply.code(result.pending ? 202 : 200).send({
+        accepted: result.accepted.map((e) => ({ id: e.id, seq: e.seq, type: e.type, severity: e.severity })),
+        pending: result.pending,
+      });
+    },
+  );
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(agent.metrics.registry.contentType);
+    return agent.metrics.registry.metrics();
+  });
+
+  const address = await app.listen({ host: opts.host, port: opts.port });
+  return { app, url: address };
+}

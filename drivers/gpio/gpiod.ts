@@ -1,0 +1,333 @@
+// The `gpiod` GPIO backend: the Linux GPIO character device through libgpiod v1.6's tools
+// (Debian 12 ships 1.6.3; there is no maintained Node binding). Every helper process is supervised:
+// when one dies its line is faulted and the helper is restarted with exponential backoff.
+//
+// Quirks of the v1.6 tools and the v1 uAPI this works around:
+// - A line can be requested by one process at a time, so gpioget cannot read a line gpiomon is
+//   watching (EBUSY): inputs report the level last seen (initial read + edges), and the level is
+//   re-read only while the monitor is down. An edge between that read and gpiomon's request is lost;
+//   the tools give no way to close that window of a few milliseconds.
+// - gpiomon block-buffers stdout on a pipe: without --line-buffered, edges arrive kilobytes late.
+// - The tools print nothing once they hold a line, so "started" means "still running after settleMs".
+// - gpioset releases the line when it exits (the line reverts to its default), so each output keeps
+//   one `gpioset --mode=signal` alive, and a write replaces it: kill, wait for exit, spawn with the
+//   new level. The line is undriven for those few milliseconds (libgpiod v2's `gpioset --interactive`
+//   removes the gap); a write of the level already held spawns nothing.
+import { EventEmitter } from 'node:events';
+import { type Logger, pino } from 'pino';
+import { uptimeMs } from '../../agent/clock.js';
+import {
+  type GpioBackend,
+  type GpioBackendEvents,
+  type InputHandle,
+  type LineRef,
+  lineKey,
+  type OutputHandle,
+} from './backend.js';
+import {
+  DEFAULT_TOOLS,
+  describeEnd,
+  edgeTimes,
+  GPIOMON_FORMAT,
+  GpiomonParser,
+  lineError,
+  type MonitorEvent,
+  type Proc,
+  type ProcEnd,
+  readLevel,
+  resolveLine,
+  startProc,
+  stopProc,
+  type ToolPaths,
+} from './gpiod-tools.js';
+
+export type GpioLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export interface GpiodOptions {
+  /** Paths of the libgpiod tools; tests point these at fakes. */
+  tools?: Partial<ToolPaths>;
+  restartBackoffMs?: { min: number; max: number };
+  /** How long a new gpiomon/gpioset must stay up to count as holding its line (default 100). */
+  settleMs?: number;
+  log?: GpioLog;
+}
+
+interface Line {
+  ref: LineRef;
+  chip: string;
+  offset: number;
+  key: string;
+  dir: 'in' | 'out';
+  level: 0 | 1;
+  phase: 'starting' | 'up' | 'faulted' | 'released';
+  proc?: Proc;
+  timer?: NodeJS.Timeout;
+  attempt: number;
+  /** Serialises writes and restarts: each one kills and respawns the helper. */
+  chain: Promise<void>;
+}
+
+export class GpiodBackend implements GpioBackend {
+  readonly kind = 'gpiod' as const;
+  private readonly tools: ToolPaths;
+  private readonly backoff: { min: number; max: number };
+  private readonly settleMs: number;
+  private readonly log: GpioLog;
+  private readonly events = new EventEmitter();
+  private readonly lines = new Map<string, Line>();
+  private readonly procs = new Set<Proc>();
+  private readonly counters = { garbageLines: 0, restarts: 0 };
+  private closed = false;
+
+  constructor(opts: GpiodOptions = {}) {
+    this.tools = { ...DEFAULT_TOOLS, ...opts.tools };
+    this.backoff = opts.restartBackoffMs ?? { min: 250, max: 30_000 };
+    this.settleMs = opts.settleMs ?? 100;
+    this.log = opts.log ?? pino({ enabled: false });
+  }
+
+  /** Counters for health(): unparseable gpiomon lines, helper restarts. */
+  stats(): { garbageLines: number; restarts: number } {
+    return { ...this.counters };
+  }
+
+  async openInput(ref: LineRef): Promise<InputHandle> {
+    const line = await this.reserve(ref, 'in');
+    try {
+      line.level = await readLevel(this.tools.gpioget, line.chip, line.offset, this.track);
+      await this.startHelper(line);
+    } catch (err) {
+      this.release(line);
+      throw err;
+    }
+    return { ref, read: async () => line.level };
+  }
+
+  async openOutput(ref: LineRef, initial: 0 | 1): Promise<OutputHandle> {
+    const line = await this.reserve(ref, 'out');
+    line.level = initial;
+    try {
+      await this.startHelper(line);
+    } catch (err) {
+      this.release(line);
+      throw err;
+    }
+    return {
+      ref,
+      get level() {
+        return line.level;
+      },
+      write: (level) => {
+        const run = line.chain.then(() => this.rewrite(line, level));
+        // The caller gets this write's error through `run`; the chain only orders the next write.
+        line.chain = run.catch((err: unknown) => this.log.debug({ err, line: line.key }, 'GPIO write failed'));
+        return run;
+      },
+    };
+  }
+
+  on<K extends keyof GpioBackendEvents>(event: K, listener: GpioBackendEvents[K]): void {
+    this.events.on(event, listener);
+  }
+
+  off<K extends keyof GpioBackendEvents>(event: K, listener: GpioBackendEvents[K]): void {
+    this.events.off(event, listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const line of this.lines.values()) {
+      line.phase = 'released';
+      clearTimeout(line.timer);
+    }
+    this.lines.clear();
+    await Promise.all([...this.procs].map((p) => stopProc(p, this.log)));
+    this.events.removeAllListeners();
+  }
+
+  private async reserve(ref: LineRef, dir: 'in' | 'out'): Promise<Line> {
+    if (this.closed) throw lineError(`${lineKey(ref)}: the gpiod backend is closed`);
+    const { chip, offset } = await resolveLine(ref, this.tools.gpiofind, this.track);
+    const key = `${chip}:${offset}`;
+    const holder = this.lines.get(key);
+    if (holder) {
+      const as = holder.dir === 'in' ? 'input' : 'output';
+      throw lineError(`line ${lineKey(ref)} (${key}) is already in use as an ${as} (${lineKey(holder.ref)})`);
+    }
+    const line: Line = {
+      ref,
+      chip,
+      offset,
+      key,
+      dir,
+      level: 0,
+      phase: 'starting',
+      attempt: 0,
+      chain: Promise.resolve(),
+    };
+    this.lines.set(key, line);
+    return line;
+  }
+
+  /** A method, not an inline test: phase changes across awaits, and TS would narrow it away. */
+  private gone(line: Line): boolean {
+    return this.closed || line.phase === 'released';
+  }
+
+  private release(line: Line): void {
+    line.phase = 'released';
+    clearTimeout(line.timer);
+    if (this.lines.get(line.key) === line) this.lines.delete(line.key);
+  }
+
+  private readonly track = (p: Proc): void => {
+    this.procs.add(p);
+    void p.ended.then(() => this.procs.delete(p));
+  };
+
+  /** Spawns the line's helper and waits out settleMs; rejects with its stderr if it dies sooner. */
+  private async startHelper(line: Line): Promise<void> {
+    if (this.gone(line)) throw lineError(`${line.key}: the gpiod backend is closed`);
+    line.phase = 'starting';
+    const proc = line.dir === 'in' ? this.spawnMonitor(line) : this.spawnSetter(line);
+    line.proc = proc;
+    let timer: NodeJS.Timeout | undefined;
+    const early = await Promise.race([
+      proc.ended,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), this.settleMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (early || this.gone(line)) {
+      if (line.proc === proc) line.proc = undefined;
+      throw lineError(early ? describeEnd(proc.what, early) : `${line.key}: the gpiod backend is closed`);
+    }
+    line.phase = 'up';
+    void proc.ended.then((end) => this.helperEnded(line, proc, end));
+  }
+
+  // One gpiomon per line rather than per chip: v1.6 cannot add lines to a running request, so a
+  // per-chip monitor would have to restart (leaving every other input on the chip unwatched) each
+  // time an input opens, and one bad line would fault its neighbours.
+  private spawnMonitor(line: Line): Proc {
+    const args = ['--line-buffered', `--format=${GPIOMON_FORMAT}`, line.chip, String(line.offset)];
+    const p = startProc(this.tools.gpiomon, args);
+    this.track(p);
+    const parser = new GpiomonParser(
+      (ev) => this.onMonitorEvent(line, ev),
+      (text) => this.garbage(line, text),
+    );
+    p.child.stdout?.setEncoding('utf8');
+    p.child.stdout?.on('data', (chunk: string) => parser.push(chunk));
+    return p;
+  }
+
+  private spawnSetter(line: Line): Proc {
+    const p = startProc(this.tools.gpioset, ['--mode=signal', line.chip, `${line.offset}=${line.level}`]);
+    this.track(p);
+    p.child.stdout?.resume();
+    return p;
+  }
+
+  private onMonitorEvent(line: Line, ev: MonitorEvent): void {
+    if (ev.offset !== line.offset) {
+      this.garbage(line, `event for offset ${ev.offset}`);
+      return;
+    }
+    if (this.gone(line)) return;
+    line.level = ev.level;
+    this.emit('edge', { ref: line.ref, level: ev.level, ...edgeTimes(ev.sec, ev.nsec) });
+  }
+
+  private garbage(line: Line, text: string): void {
+    this.counters.garbageLines += 1;
+    this.log.warn({ line: line.key, text, garbageLines: this.counters.garbageLines }, 'unparseable gpiomon output');
+  }
+
+  private helperEnded(line: Line, proc: Proc, end: ProcEnd): void {
+    if (this.closed || line.proc !== proc || line.phase !== 'up') return; // we stopped it ourselves
+    line.proc = undefined;
+    line.phase = 'faulted';
+    const what = line.dir === 'in' ? 'watched' : 'driven';
+    const err = lineError(`${describeEnd(proc.what, end)}; ${line.key} is no longer ${what}`);
+    this.log.warn({ err, line: line.key }, 'GPIO helper process ended');
+    this.emit('fault', line.ref, err);
+    this.scheduleRestart(line);
+  }
+
+  private scheduleRestart(line: Line): void {
+    const delayMs = Math.min(this.backoff.max, this.backoff.min * 2 ** line.attempt);
+    line.attempt += 1;
+    this.log.info({ line: line.key, delayMs, attempt: line.attempt }, 'restarting GPIO helper');
+    clearTimeout(line.timer);
+    line.timer = setTimeout(() => {
+      line.timer = undefined;
+      // Queued behind writes, so a restart and a write never spawn two gpiosets for one line.
+      line.chain = line.chain.then(() => this.restart(line));
+    }, delayMs);
+  }
+
+  /** Never rejects: a failure schedules the next attempt. */
+  private async restart(line: Line): Promise<void> {
+    if (this.closed || line.phase !== 'faulted') return; // closed, or a write re-asserted the line
+    this.counters.restarts += 1;
+    try {
+      if (line.dir === 'in') {
+        const level = await readLevel(this.tools.gpioget, line.chip, line.offset, this.track);
+        if (this.gone(line)) return;
+        if (level !== line.level) {
+          line.level = level;
+          // It changed while unwatched; when is unknown, so the edge is stamped with now.
+          this.emit('edge', { ref: line.ref, level, ts: Date.now(), uptimeMs: uptimeMs() });
+        }
+      }
+      await this.startHelper(line);
+    } catch (err) {
+      if (this.gone(line)) return;
+      line.phase = 'faulted';
+      this.log.warn({ err, line: line.key }, 'GPIO helper restart failed');
+      this.scheduleRestart(line);
+      return;
+    }
+    this.recovered(line);
+  }
+
+  private recovered(line: Line): void {
+    line.attempt = 0;
+    this.log.info({ line: line.key }, 'GPIO line recovered');
+    this.emit('recovered', line.ref);
+  }
+
+  private async rewrite(line: Line, level: 0 | 1): Promise<void> {
+    if (this.gone(line)) throw lineError(`${line.key}: the gpiod backend is closed`);
+    if (line.phase === 'up' && line.level === level) return;
+    const wasFaulted = line.phase === 'faulted';
+    clearTimeout(line.timer); // this write re-asserts the line now; a pending restart would race it
+    const old = line.proc;
+    line.proc = undefined;
+    if (old) await stopProc(old, this.log);
+    // Recorded before the spawn, so a failed write is retried (with backoff) at the level asked for.
+    line.level = level;
+    try {
+      await this.startHelper(line);
+    } catch (err) {
+      if (this.gone(line)) throw err;
+      line.phase = 'faulted';
+      if (!wasFaulted) this.emit('fault', line.ref, err instanceof Error ? err : new Error(String(err)));
+      this.scheduleRestart(line);
+      throw err;
+    }
+    if (wasFaulted) this.recovered(line);
+  }
+
+  /** Listeners are other units' code: one that throws must not take the monitor's pipe down. */
+  private emit<K extends keyof GpioBackendEvents>(event: K, ...args: Parameters<GpioBackendEvents[K]>): void {
+    try {
+      this.events.emit(event, ...args);
+    } catch (err) {
+      this.log.error({ err, event }, 'a GPIO event listener threw');
+    }
+  }
+}
