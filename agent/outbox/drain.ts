@@ -55,7 +55,8 @@ export class Drain {
     if (!this.running || this.pumping || !this.target.connected) return;
     this.pumping = true;
     try {
-      const room = this.opts.window - this.outbox.inflightCount;
+      // Acked rows count until their delete commits, so a crash never resends more than one window.
+      const room = this.opts.window - this.outbox.unsettledCount;
       if (room <= 0) return;
       for (const row of this.outbox.nextBatch(room)) this.send(row);
     } finally {

@@ -130,7 +130,7 @@ export class Outbox {
     });
   }
 
-  /** Called after every commit that added rows. */
+  /** Called after every commit that added rows or settled acknowledged ones. */
   onAccepted(listener: () => void): void {
     this.listeners.push(listener);
   }
@@ -313,10 +313,16 @@ export class Outbox {
     } finally {
       this.db.pragma('synchronous = FULL');
     }
+    for (const l of this.listeners) l(); // window slots were freed
   }
 
   get inflightCount(): number {
     return this.inflight.size;
+  }
+
+  /** In flight, plus acknowledged but not yet deleted: what a crash now could send twice. */
+  get unsettledCount(): number {
+    return this.inflight.size + this.acked.length;
   }
 
   get depth(): number {

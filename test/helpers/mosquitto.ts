@@ -1,0 +1,83 @@
+// A real Mosquitto for tests and benchmarks: random port, its own temp dir, persistence on (so a
+// restart keeps queued messages for persistent subscribers), killed by PID in teardown.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import { freePort, waitFor } from './ports.js';
+
+export const MOSQUITTO = process.env.WARDGATE_MOSQUITTO ?? '/usr/sbin/mosquitto';
+
+export interface MosquittoOptions {
+  port?: number;
+  /** Extra lines for mosquitto.conf. */
+  extra?: string[];
+}
+
+export class Mosquitto {
+  proc: ChildProcess | undefined;
+  readonly dir: string;
+  port = 0;
+  log = '';
+
+  constructor(private readonly opts: MosquittoOptions = {}) {
+    this.dir = mkdtempSync(join(tmpdir(), 'wg-mosq-'));
+  }
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    if (!this.port) this.port = this.opts.port ?? (await freePort());
+    const conf = join(this.dir, 'mosquitto.conf');
+    writeFileSync(
+      conf,
+      [
+        // As root, mosquitto drops to user "mosquitto" unless told otherwise; the temp dir is root's.
+        'user root',
+        `listener ${this.port} 127.0.0.1`,
+        'allow_anonymous true',
+        'persistence true',
+        `persistence_location ${this.dir}/`,
+        'autosave_interval 1',
+        'max_queued_messages 0',
+        'max_inflight_messages 0',
+        'log_dest stderr',
+        'log_type error',
+        'log_type warning',
+        ...(this.opts.extra ?? []),
+      ].join('\n'),
+    );
+    const proc = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = proc;
+    proc.stderr?.on('data', (d: Buffer) => {
+      this.log += d.toString();
+    });
+    await waitFor(() => this.accepts(), 10_000, `mosquitto on port ${this.port}`);
+    return this;
+  }
+
+  private accepts(): Promise<boolean> {
+    if (this.proc?.exitCode !== null) throw new Error(`mosquitto exited: ${this.log}`);
+    return new Promise((resolve) => {
+      const s = connect(this.port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+  }
+
+  /** Graceful stop (SIGTERM: persistence is saved). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill(signal);
+    await exited;
+    this.proc = undefined;
+  }
+}
