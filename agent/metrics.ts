@@ -88,13 +88,15 @@ export class Metrics {
         this.set(src.connected() ? 1 : 0);
       },
     });
+    // Mirrors of the uplink's own counters: reset and re-set at scrape time, still counters.
     const uplinkCounter = (name: string, help: string, key: keyof ReturnType<MetricsSources['uplink']>) =>
-      new Gauge({
+      new Counter({
         name,
         help,
         registers: [r],
         collect() {
-          this.set(src.uplink()[key]);
+          this.reset();
+          this.inc(src.uplink()[key]);
         },
       });
     uplinkCounter('wardgate_uplink_published_total', 'Publishes sent', 'published');

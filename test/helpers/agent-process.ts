@@ -38,7 +38,8 @@ export class AgentProcess {
     });
     await waitFor(
       () => {
-        if (proc.exitCode !== null) throw new Error(`agent exited ${proc.exitCode}: ${this.err}${this.out.slice(-2000)}`);
+        if (proc.exitCode !== null)
+          throw new Error(`agent exited ${proc.exitCode}: ${this.err}${this.out.slice(-2000)}`);
         return this.out.includes('"msg":"wardgate ready"');
       },
       20_000,

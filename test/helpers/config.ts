@@ -32,7 +32,12 @@ export function testConfigDoc(o: TestConfigOptions): Record<string, unknown> {
   const n = o.buttons ?? 4;
   const sev = o.severities ?? ['critical'];
   return {
-    gateway: { id: o.gatewayId ?? 'test-gw', site: 'test-site', dataDir: o.dataDir ?? tempDir(), clock: { sync: 'assume' } },
+    gateway: {
+      id: o.gatewayId ?? 'test-gw',
+      site: 'test-site',
+      dataDir: o.dataDir ?? tempDir(),
+      clock: { sync: 'assume' },
+    },
     mqtt: {
       brokers: o.brokers,
       inflight: o.inflight ?? 64,
@@ -42,7 +47,9 @@ export function testConfigDoc(o: TestConfigOptions): Record<string, unknown> {
       keepaliveSec: 5,
     },
     outbox: { maxBytes: o.maxBytes ?? 64 * 1024 * 1024, checkpointIntervalMs: 200 },
-    ...(o.webPort !== undefined ? { web: { host: '127.0.0.1', port: o.webPort, tokens: [hashToken(TEST_TOKEN)] } } : {}),
+    ...(o.webPort !== undefined
+      ? { web: { host: '127.0.0.1', port: o.webPort, tokens: [hashToken(TEST_TOKEN)] } }
+      : {}),
     log: { level: 'info' },
     gpio: { backend: 'sim' },
     devices: Array.from({ length: n }, (_, i) => ({

@@ -2,9 +2,9 @@
 // restart keeps queued messages for persistent subscribers), killed by PID in teardown.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
 import { freePort, waitFor } from './ports.js';
 
 export const MOSQUITTO = process.env.WARDGATE_MOSQUITTO ?? '/usr/sbin/mosquitto';

@@ -14,7 +14,11 @@ export function freePort(): Promise<number> {
 }
 
 /** Poll `cond` until true or the deadline passes (bounded wait, no fixed sleeps). */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await cond()) return;

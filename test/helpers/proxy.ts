@@ -1,5 +1,5 @@
 // A TCP proxy between the agent and the broker that the test can cut at will: a flapping network.
-import { type Server, type Socket, connect, createServer } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export class CuttableProxy {
   private server: Server | undefined;

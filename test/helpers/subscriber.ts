@@ -7,6 +7,8 @@ export interface Received {
   topic: string;
   payload: string;
   retain: boolean;
+  userProperties?: Record<string, string | string[]>;
+  expiry?: number;
 }
 
 export class Subscriber {
@@ -19,17 +21,30 @@ export class Subscriber {
     private readonly clientId = `central-${Math.random().toString(16).slice(2)}`,
   ) {}
 
-  async connect(): Promise<this> {
+  /** For brokers that speak only 3.1.1 (aedes). */
+  connectV311(): Promise<this> {
+    return this.connect(4);
+  }
+
+  async connect(protocolVersion: 4 | 5 = 5): Promise<this> {
     const client = mqtt.connect(this.url, {
       clientId: this.clientId,
       clean: false,
-      protocolVersion: 5,
-      properties: { sessionExpiryInterval: 3600 },
+      protocolVersion,
+      ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
       reconnectPeriod: 100,
     });
     this.client = client;
     client.on('message', (topic, payload, packet) => {
-      this.messages.push({ topic, payload: payload.toString(), retain: packet.retain });
+      this.messages.push({
+        topic,
+        payload: payload.toString(),
+        retain: packet.retain,
+        ...(packet.properties?.userProperties ? { userProperties: packet.properties.userProperties } : {}),
+        ...(packet.properties?.messageExpiryInterval !== undefined
+          ? { expiry: packet.properties.messageExpiryInterval }
+          : {}),
+      });
     });
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());

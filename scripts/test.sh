@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs the real peers the tests talk to (Debian
+# packages, when run as root on Debian), the npm dependencies, builds, then runs vitest.
+# A required peer that cannot be had is a loud failure, never a silent skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command -> Debian package that provides it
+declare -A PEERS=(
+  [/usr/sbin/mosquitto]=mosquitto
+  [/usr/bin/mosquitto_sub]=mosquitto-clients
+  [/usr/bin/gpiomon]=gpiod
+  [/usr/bin/promtool]=prometheus
+)
+missing=()
+for cmd in "${!PEERS[@]}"; do
+  [ -x "$cmd" ] || missing+=("${PEERS[$cmd]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing test peers: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # Not starting the packaged daemons: the tests start their own, on random ports.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    rm -f /usr/sbin/policy-rc.d
+  else
+    echo "test.sh: missing test peers: ${missing[*]} — install them (apt-get install ${missing[*]}) or run as root on Debian" >&2
+    exit 1
+  fi
+fi
+for cmd in "${!PEERS[@]}"; do
+  [ -x "$cmd" ] || { echo "test.sh: $cmd still missing after install" >&2; exit 1; }
+done
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npx tsc -p tsconfig.json
+npx tsc -p tsconfig.test.json
+WG_SKIP_BUILD=1 npx vitest run "$@"
