@@ -49,10 +49,14 @@ describe('broker outage', () => {
     await broker.start(); // same port, same persistence
     const sub2 = await new Subscriber(broker.url, 'wardgate/v1/#', sub.client?.options.clientId).connect();
     cleanups.push(() => sub2.close());
-    await waitFor(() => {
-      const got = new Set(sub2.events().map((e) => e.id));
-      return accepted.every((id) => got.has(id));
-    }, 30_000, 'backlog delivered');
+    await waitFor(
+      () => {
+        const got = new Set(sub2.events().map((e) => e.id));
+        return accepted.every((id) => got.has(id));
+      },
+      30_000,
+      'backlog delivered',
+    );
 
     const backlog = sub2.uniqueEvents().filter((e) => accepted.includes(e.id));
     expect(laneOrderViolations(sub2.events())).toEqual([]);

@@ -36,7 +36,9 @@ describe('outbox quarantine', () => {
 
     const agent = await Agent.start({ config, log: createLogger('fatal') });
     cleanups.push(() => agent.stop());
-    const moved = readdirSync(dataDir).filter((f) => f.startsWith('outbox.db.quarantined-') && !f.endsWith('-wal') && !f.endsWith('-shm'));
+    const moved = readdirSync(dataDir).filter(
+      (f) => f.startsWith('outbox.db.quarantined-') && !f.endsWith('-wal') && !f.endsWith('-shm'),
+    );
     expect(moved).toHaveLength(1);
     expect(readFileSync(join(dataDir, moved[0] as string))).toEqual(garbage);
     expect(existsSync(join(dataDir, 'outbox.db'))).toBe(true);
