@@ -11,6 +11,7 @@ declare -A PEERS=(
   [/usr/bin/mosquitto_sub]=mosquitto-clients
   [/usr/bin/gpiomon]=gpiod
   [/usr/bin/promtool]=prometheus
+  [/usr/bin/systemd-analyze]=systemd
 )
 missing=()
 for cmd in "${!PEERS[@]}"; do

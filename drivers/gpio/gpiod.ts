@@ -1,6 +1,6 @@
 // The `gpiod` GPIO backend: the Linux GPIO character device through libgpiod v1.6's tools
-// (Debian 12 ships 1.6.3; there is no maintained Node binding). Every helper process is supervised:
-// when one dies its line is faulted and the helper is restarted with exponential backoff.
+// (Debian 12 ships 1.6.3 as a package; a Node binding would need a native build on the box). Every
+// helper process is supervised: when one dies its line is faulted and restarted with backoff.
 //
 // Quirks of the v1.6 tools and the v1 uAPI this works around:
 // - A line can be requested by one process at a time, so gpioget cannot read a line gpiomon is
@@ -202,7 +202,10 @@ export class GpiodBackend implements GpioBackend {
     clearTimeout(timer);
     if (early || this.gone(line)) {
       if (line.proc === proc) line.proc = undefined;
-      throw lineError(early ? describeEnd(proc.what, early) : `${line.key}: the gpiod backend is closed`);
+      // close() kills helpers mid-settle: say it was closed, not that the helper was killed.
+      throw lineError(
+        this.gone(line) || !early ? `${line.key}: the gpiod backend is closed` : describeEnd(proc.what, early),
+      );
     }
     line.phase = 'up';
     void proc.ended.then((end) => this.helperEnded(line, proc, end));
