@@ -16,14 +16,23 @@ export interface DemoOptions {
 }
 
 export async function demo(opts: DemoOptions): Promise<number> {
-  const broker = await startEmbeddedBroker(opts.mqttPort);
+  // A newcomer's machine may already run a broker on 1883 or something on 8080: take a free port
+  // rather than fail, and print what was used.
+  const broker = await startEmbeddedBroker(opts.mqttPort).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw err;
+    return startEmbeddedBroker(0);
+  });
   const token = newToken();
   const config = parseConfigText(readFileSync(shippedFile('config', 'demo.yaml'), 'utf8'), 'config/demo.yaml');
   config.mqtt.brokers = [`mqtt://127.0.0.1:${broker.port}`];
   config.gateway.dataDir = resolve(opts.dataDir ?? config.gateway.dataDir);
   config.web = { ...config.web, port: opts.webPort, tokens: [hashToken(token)] };
   const log = createLogger(config.log?.level ?? 'info');
-  const running = await startAll(config, log);
+  const running = await startAll(config, log).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw err;
+    config.web = { ...config.web, port: 0 };
+    return startAll(config, log);
+  });
   const web = running.webUrl ?? '';
   const p = config.mqtt.prefix;
   process.stdout.write(

@@ -17,12 +17,18 @@ export async function startAll(config: Config, log = createLogger(config.log?.le
   const agent = await Agent.start({ config, log });
   let web: Awaited<ReturnType<typeof startWeb>> | undefined;
   if (config.web) {
-    web = await startWeb(agent, {
-      host: config.web.host ?? '127.0.0.1',
-      port: config.web.port ?? 8080,
-      tokens: config.web.tokens ?? [],
-      log: log.child({ unit: 'web' }),
-    });
+    try {
+      web = await startWeb(agent, {
+        host: config.web.host ?? '127.0.0.1',
+        port: config.web.port ?? 8080,
+        tokens: config.web.tokens ?? [],
+        log: log.child({ unit: 'web' }),
+      });
+    } catch (err) {
+      // Leave nothing half-started (the outbox is open): stop, then report.
+      await agent.stop('web server failed to start');
+      throw err;
+    }
     log.info({ url: web.url }, 'web page listening');
   }
   return {

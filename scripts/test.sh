@@ -12,6 +12,7 @@ declare -A PEERS=(
   [/usr/bin/gpiomon]=gpiod
   [/usr/bin/promtool]=prometheus
   [/usr/bin/systemd-analyze]=systemd
+  [/usr/bin/openssl]=openssl
 )
 missing=()
 for cmd in "${!PEERS[@]}"; do

@@ -11,6 +11,8 @@ export const MOSQUITTO = process.env.WARDGATE_MOSQUITTO ?? '/usr/sbin/mosquitto'
 
 export interface MosquittoOptions {
   port?: number;
+  /** Lines that must come first in mosquitto.conf (e.g. per_listener_settings). */
+  prelude?: string[];
   /** Extra lines for mosquitto.conf. */
   extra?: string[];
 }
@@ -35,6 +37,7 @@ export class Mosquitto {
     writeFileSync(
       conf,
       [
+        ...(this.opts.prelude ?? []),
         // As root, mosquitto drops to user "mosquitto" unless told otherwise; the temp dir is root's.
         'user root',
         `listener ${this.port} 127.0.0.1`,
