@@ -13,6 +13,7 @@ declare -A PEERS=(
   [/usr/bin/promtool]=prometheus
   [/usr/bin/systemd-analyze]=systemd
   [/usr/bin/openssl]=openssl
+  [/usr/bin/chromium]=chromium
 )
 missing=()
 for cmd in "${!PEERS[@]}"; do
