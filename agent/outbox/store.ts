@@ -66,6 +66,8 @@ export class Outbox {
   private closed = false;
   private listeners: Array<() => void> = [];
   diskLow: { since: number; error: string } | undefined;
+  /** Over the byte cap with nothing evictable left (alarms only): kept, and reported. */
+  alarmsOverCap = false;
   evictedTotal = 0;
   private readonly stmts;
 
@@ -213,7 +215,10 @@ export class Outbox {
   /** Evict the oldest low, then normal rows (never in flight) until under the cap. Inside the commit. */
   private evictForCap(now: number): void {
     const total = this.bytes.reduce((a, b) => a + b, 0);
-    if (total <= this.opts.maxBytes) return;
+    if (total <= this.opts.maxBytes) {
+      this.alarmsOverCap = false;
+      return;
+    }
     // Evict down to 90% so one eviction event does not trigger the next one (each costs a row).
     let toFree = total - Math.floor(this.opts.maxBytes * 0.9);
     const evicted: number[] = [];
@@ -227,6 +232,22 @@ export class Outbox {
       evicted.push(...r.seqs);
     }
     if (evicted.length > 0) this.recordEviction(evicted, 'cap', now);
+    const after = this.bytes.reduce((a, b) => a + b, 0);
+    if (after > this.opts.maxBytes && !this.alarmsOverCap) {
+      // Only alarms are left and they are over the cap: keep every one, and say so once.
+      this.alarmsOverCap = true;
+      this.opts.log.error(
+        { bytes: after, maxBytes: this.opts.maxBytes },
+        'outbox over its cap with alarms only; keeping them',
+      );
+      this.insertRow(
+        this.opts.gatewayEvent({
+          type: 'gateway.disk_low',
+          data: { reason: 'cap', bytes: after, maxBytes: this.opts.maxBytes },
+        }),
+        now,
+      );
+    } else if (after <= this.opts.maxBytes) this.alarmsOverCap = false;
   }
 
   private recordEviction(seqs: number[], reason: 'cap' | 'age', now: number): void {

@@ -2,7 +2,7 @@
 // (property-tested), and the in-flight bookkeeping the drain relies on.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type NewEvent, type Severity, makeEvent } from '../../agent/event.js';
+import { makeEvent, type NewEvent, type Severity } from '../../agent/event.js';
 import { createLogger } from '../../agent/log.js';
 import { rangesContain, toRanges } from '../../agent/outbox/ranges.js';
 import { Outbox } from '../../agent/outbox/store.js';
@@ -43,7 +43,14 @@ describe('outbox', () => {
     await Promise.all(sev.map((s, i) => o.accept(ev(s, i))));
     const rows = o.nextBatch(100);
     expect(rows.map((r) => [r.lane, r.seq])).toEqual([
-      [0, 3], [0, 6], [1, 4], [1, 8], [2, 2], [2, 7], [3, 1], [3, 5],
+      [0, 3],
+      [0, 6],
+      [1, 4],
+      [1, 8],
+      [2, 2],
+      [2, 7],
+      [3, 1],
+      [3, 5],
     ]);
     await o.close();
   });
@@ -117,8 +124,31 @@ describe('seq ranges', () => {
         const ranges = toRanges(seqs);
         for (const s of seqs) expect(rangesContain(ranges, s)).toBe(true);
         expect(ranges.reduce((n, [a, b]) => n + b - a + 1, 0)).toBe(seqs.length);
-        for (let i = 1; i < ranges.length; i++) expect((ranges[i]?.[0] ?? 0) > (ranges[i - 1]?.[1] ?? 0) + 1).toBe(true);
+        for (let i = 1; i < ranges.length; i++)
+          expect((ranges[i]?.[0] ?? 0) > (ranges[i - 1]?.[1] ?? 0) + 1).toBe(true);
       }),
     );
+  });
+});
+
+describe('outbox over its cap with alarms only', () => {
+  it('keeps every alarm and raises gateway.disk_low once', async () => {
+    const o = open(tempDir(), 4096);
+    const got = await Promise.all(Array.from({ length: 40 }, (_, i) => o.accept(ev(i % 2 ? 'critical' : 'high', i))));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => o.accept(ev('critical', 100 + i))));
+    const rows: string[] = [];
+    for (;;) {
+      const b = o.nextBatch(100);
+      if (b.length === 0) break;
+      rows.push(...b.map((r) => r.payload));
+    }
+    const events = rows.map((p) => JSON.parse(p));
+    expect(events.filter((e) => e.type === 'panic.pressed')).toHaveLength(50);
+    expect(got.every((e) => events.some((x) => x.id === e.id))).toBe(true);
+    const low = events.filter((e) => e.type === 'gateway.disk_low');
+    expect(low).toHaveLength(1);
+    expect(low[0].data).toMatchObject({ reason: 'cap', maxBytes: 4096 });
+    expect(o.alarmsOverCap).toBe(true);
+    await o.close();
   });
 });
