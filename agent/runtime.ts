@@ -3,10 +3,12 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { GpioBackend } from '../drivers/gpio/backend.js';
-import { GpioDriver } from '../drivers/gpio/driver.js';
+import { GpioDriver, type GpioReadingValue } from '../drivers/gpio/driver.js';
 import { type GpioBackendKind, loadGpioBackendFactory } from '../drivers/gpio/index.js';
 import { SimGpioBackend } from '../drivers/gpio/sim.js';
 import type { Reading } from '../drivers/types.js';
+import { ActionEngine } from './actions/engine.js';
+import { OutputBank, type OutputState } from './actions/outputs.js';
 import { bootId, type ClockConfig, isClockSynced, uptimeMs } from './clock.js';
 import { resolveSecret } from './config/secrets.js';
 import type { Config } from './config/types.js';
@@ -42,6 +44,8 @@ export class Agent {
   readonly supervisor: Supervisor;
   readonly metrics: Metrics;
   readonly retained: RetainedPublisher;
+  readonly outputBank: OutputBank;
+  readonly actions: ActionEngine;
   readonly topicCtx: TopicContext;
   readonly startedAt = Date.now();
   private gpio: GpioDriver | undefined;
@@ -105,9 +109,27 @@ export class Agent {
 
     this.retained = new RetainedPublisher(this.uplink, this.topicCtx, log.child({ unit: 'retained' }));
 
+    this.outputBank = new OutputBank({
+      outputs: config.outputs ?? [],
+      defaultChip: config.gpio?.chip ?? 'gpiochip0',
+      write: (point, level) =>
+        this.gpio
+          ? this.gpio.write(point, level)
+          : Promise.reject(new WardgateError('WG_ERR_GPIO_LINE', 'the GPIO driver is not running')),
+      changed: (id, snapshot) => this.retained.setState(id, snapshot),
+      log: log.child({ unit: 'outputs' }),
+    });
+    this.actions = new ActionEngine({
+      rules: config.actions ?? [],
+      setOutput: (id, active, by) => this.outputBank.set(id, active, by),
+      acknowledge: (device) => this.acknowledge(device),
+      log: log.child({ unit: 'actions' }),
+    });
+
     this.devices = new DeviceRegistry(config, log, {
       emit: (entry, ev) => this.onModelEvent(entry, ev),
       stateChanged: (entry) => this.retained.setState(entry.cfg.id, this.devices.snapshot(entry)),
+      setOutput: (_entry, id, active, by) => void this.outputBank.set(id, active, by),
     });
 
     this.supervisor = new Supervisor(
@@ -157,10 +179,10 @@ export class Agent {
     this.uplink.on('disconnect', () => this.drain.pause());
     this.uplink.start();
 
-    if (config.devices.length > 0) {
+    if (config.devices.length > 0 || (config.outputs?.length ?? 0) > 0) {
       const kind = (config.gpio?.backend ?? 'gpiod') as GpioBackendKind;
       const factory = opts.gpioBackend ?? (await loadGpioBackendFactory(kind));
-      this.gpio = new GpioDriver(factory, this.devices.gpioInputRefs());
+      this.gpio = new GpioDriver(factory, this.devices.gpioInputRefs(), this.outputBank.driverOutputs());
       this.supervisor.add(this.gpio);
     }
     await this.supervisor.startAll();
@@ -191,6 +213,10 @@ export class Agent {
 
   /** The only way into the outbox: resolves when the event is durable. */
   accept(ev: NewEvent): Promise<WgEvent> {
+    // Local actions run now, before the event is durable: a sounder or a LED on this box must not
+    // wait for an fsync (milliseconds on SD/eMMC, DESIGN §11) nor fail with a full disk; the event
+    // itself still takes the durable path below.
+    this.actions.onEvent(ev);
     const p = this.outbox.accept(ev);
     p.then(
       (accepted) => this.metrics.accepted.inc({ type: accepted.type, severity: accepted.severity }),
@@ -209,7 +235,13 @@ export class Agent {
   private onReading(driver: string, reading: Reading): void {
     if (driver !== 'gpio') return;
     const routed = this.devices.onGpioReading(reading);
-    if (!routed) return;
+    if (!routed) {
+      const v = reading.value as GpioReadingValue;
+      // Not an input: an output's line (its gpioset died, its chip vanished).
+      if (v.kind === 'fault') this.outputBank.fault(reading.point, v.error);
+      else if (v.kind === 'recovered') this.outputBank.resync();
+      return;
+    }
     const { entry, value } = routed;
     if (value.kind === 'fault') this.setAvailability(entry, false, `GPIO line ${reading.point}: ${value.error}`);
     else if (value.kind === 'recovered' || value.kind === 'initial') this.setAvailability(entry, true);
@@ -231,15 +263,18 @@ export class Agent {
 
   private onDriverDown(driver: string, err: Error): void {
     if (driver !== 'gpio') return;
+    this.outputBank.fault(undefined, `driver ${driver}: ${errorMessage(err)}`);
     for (const entry of this.devices.devices.values())
       this.setAvailability(entry, false, `driver ${driver}: ${errorMessage(err)}`);
   }
 
-  private onDriverUp(_driver: string): void {
-    // Availability returns per line with each initial reading.
+  private onDriverUp(driver: string): void {
+    // Availability returns per line with each initial reading; outputs are rewritten where in doubt.
+    if (driver === 'gpio') this.outputBank.resync();
   }
 
-  private checkClock(): void {
+  /** Re-read the clock sync state (every 5 s; tests call it directly). */
+  checkClock(): void {
     const synced = isClockSynced(this.clockCfg);
     if (synced && !this.clockSynced) {
       this.clockSynced = true;
@@ -322,11 +357,25 @@ export class Agent {
     return [...this.devices.devices.values()].map((e) => this.devices.snapshot(e));
   }
 
+  /** Every configured output: logical state, last change, last write error (for the page and `state/{id}`). */
+  outputs(): OutputState[] {
+    return this.outputBank.list();
+  }
+
+  /** The control room acknowledged a device's alarm (the `ack` command, or a local `ack-led` rule). */
+  acknowledge(deviceId: string): boolean {
+    const model = this.devices.devices.get(deviceId)?.model;
+    if (!model?.acknowledge) throw new WardgateError('WG_ERR_HTTP_NOT_FOUND', `no device ${deviceId} to acknowledge`);
+    return model.acknowledge();
+  }
+
   /** Graceful stop: drivers first (no new events), flush the outbox, then say offline. */
   async stop(reason = 'shutdown'): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
+    this.actions.stop();
+    this.outputBank.stop();
     await this.supervisor.stopAll();
     this.devices.stop();
     try {

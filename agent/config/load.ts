@@ -1,8 +1,10 @@
 // Load one YAML file, validate it against config/wardgate.schema.json with every error at once,
-// then the checks a schema cannot express (duplicate ids, a GPIO line used twice).
+// then the checks a schema cannot express (duplicate ids, a GPIO line used twice, chip and line
+// spelling, outputs and action rules: agent/actions/validate.ts).
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
+import { outputAndActionProblems } from '../actions/validate.js';
 import { WardgateError } from '../errors.js';
 import { shippedFile } from '../paths.js';
 import type { Config } from './types.js';
@@ -56,8 +58,10 @@ function describe(e: ErrorObject): string | undefined {
       return `${path === '(root)' ? '' : `${path}.`}${(e.params as { missingProperty: string }).missingProperty}: is required`;
     case 'enum':
       return `${path}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'pattern':
-      return `${path}: ${JSON.stringify(e.data)} does not match ${(e.params as { pattern: string }).pattern}`;
+    case 'pattern': {
+      const hint = (e.parentSchema as { errorHint?: string } | undefined)?.errorHint;
+      return `${path}: ${JSON.stringify(e.data)} ${hint ?? `does not match ${(e.params as { pattern: string }).pattern}`}`;
+    }
     default:
       return `${path}: ${e.message}`;
   }
@@ -75,6 +79,19 @@ function semanticProblems(doc: unknown): string[] {
   const defaultChip = String(obj(root.gpio)?.chip ?? 'gpiochip0');
   const seenIds = new Map<string, number>();
   const seenLines = new Map<string, string>();
+  const backend = obj(root.gpio)?.backend;
+  const gpioChip = obj(root.gpio)?.chip;
+  if (typeof gpioChip === 'string') problems.push(...chipProblems('gpio.chip', gpioChip));
+  // Inputs and outputs share one pool of lines: a line is either read or driven, and by one owner.
+  const claimLine = (path: string, line: Loose) => {
+    if (!(typeof line.line === 'number' || typeof line.line === 'string')) return;
+    if (typeof line.chip === 'string') problems.push(...chipProblems(`${path}.chip`, line.chip));
+    if (typeof line.line === 'string') problems.push(...lineNameProblems(`${path}.line`, line.line, backend));
+    const key = `${normaliseChip(typeof line.chip === 'string' ? line.chip : defaultChip)}:${line.line}`;
+    const owner = seenLines.get(key);
+    if (owner) problems.push(`${path}.line: GPIO line ${key} is already used by ${owner}`);
+    else seenLines.set(key, path);
+  };
   devices.forEach((raw, i) => {
     const d = obj(raw);
     if (!d) return;
@@ -86,13 +103,14 @@ function semanticProblems(doc: unknown): string[] {
     }
     for (const [name, v] of Object.entries(d)) {
       const input = obj(v);
-      if (!input || !('line' in input) || !(typeof input.line === 'number' || typeof input.line === 'string')) continue;
-      const key = `${input.chip ?? defaultChip}:${input.line}`;
-      const owner = seenLines.get(key);
-      if (owner) problems.push(`devices[${i}].${name}.line: GPIO line ${key} is already used by ${owner}`);
-      else seenLines.set(key, `devices[${i}].${name}`);
+      if (input && 'line' in input) claimLine(`devices[${i}].${name}`, input);
     }
   });
+  (Array.isArray(root.outputs) ? root.outputs : []).forEach((raw, i) => {
+    const o = obj(raw);
+    if (o) claimLine(`outputs[${i}]`, o);
+  });
+  problems.push(...outputAndActionProblems(root));
   const mqtt = obj(root.mqtt);
   const b = obj(mqtt?.backoff);
   if (typeof b?.minMs === 'number' && typeof b.maxMs === 'number' && b.minMs > b.maxMs)
@@ -104,6 +122,28 @@ function semanticProblems(doc: unknown): string[] {
   if (clock?.sync === 'file' && !clock.file)
     problems.push('gateway.clock.file: is required when gateway.clock.sync is "file"');
   return problems;
+}
+
+/** gpiod accepts "0", "gpiochip0" and "/dev/gpiochip0" for one chip: compare lines by one spelling. */
+function normaliseChip(chip: string): string {
+  if (/^\d+$/.test(chip)) return `gpiochip${chip}`;
+  return /^\/dev\/(gpiochip\d+)$/.exec(chip)?.[1] ?? chip;
+}
+
+function chipProblems(path: string, chip: string): string[] {
+  if (/^(\d+|gpiochip\d+|\/dev\/gpiochip\d+)$/.test(chip)) return [];
+  // Anything else must be a chip label as the kernel prints it (e.g. "pinctrl-bcm2711").
+  if (!chip.startsWith('/') && !/^gpiochip/.test(chip) && /^[A-Za-z0-9][A-Za-z0-9_.:,@-]*$/.test(chip)) return [];
+  return [`${path}: "${chip}" is not a GPIO chip (gpiochipN, N, /dev/gpiochipN or the chip's label)`];
+}
+
+function lineNameProblems(path: string, line: string, backend: unknown): string[] {
+  if (/^\d+$/.test(line.trim()))
+    return [`${path}: write the offset as a number (${line.trim()}), not a string: a string is a line name`];
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$/.test(line))
+    return [`${path}: "${line}" is not a line offset or a line name (letters, digits, _ . : / -)`];
+  if (backend === 'onoff') return [`${path}: the onoff backend (sysfs) has no line names; give the line's offset`];
+  return [];
 }
 
 /** Validate an already-parsed document. Returns the problems, or the typed config. */

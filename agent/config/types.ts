@@ -1,7 +1,7 @@
 // The validated configuration, after defaults (config/wardgate.schema.json is the source of truth
 // for what a file may say; these types are what the code may rely on after validation).
 import type { ClockConfig } from '../clock.js';
-import type { Severity } from '../event.js';
+import type { EventType, Severity } from '../event.js';
 
 export type Secret = string | { file: string } | { env: string };
 
@@ -20,9 +20,70 @@ export interface PanicButtonConfig {
   debounceMs: number;
   minHoldMs: number;
   severity: Severity;
+  /** Tamper switch of the button's housing: `panic.tamper` while it is active. */
+  tamper?: GpioInputConfig;
+  /** The button's LED: lit when the control room acknowledges, off on release or after `offAfterSec`. */
+  led?: { output: string; offAfterSec: number };
 }
 
-export type DeviceConfig = PanicButtonConfig;
+/** Fire panel volt-free relay contacts (DESIGN §8: alarm relay + fault relay as a pair). */
+export interface FirePanelConfig {
+  id: string;
+  type: 'fire-panel';
+  name?: string;
+  location?: string;
+  alarm: GpioInputConfig;
+  fault?: GpioInputConfig;
+  debounceMs: number;
+  minHoldMs: number;
+  /** More raw edges than this in a sliding minute make the input "chattering" (one `fire.fault`). */
+  chatterEdgesPerMinute: number;
+  /** A chattering input counts again after this long without an edge. */
+  chatterQuietSec: number;
+}
+
+/** What a generic input reports on one transition: any catalogue type, optional severity. */
+export interface InputTransitionConfig {
+  event: EventType;
+  severity?: Severity;
+}
+
+/** A generic binary input: a door contact, a water-leak sensor, a cabinet switch. */
+export interface InputDeviceConfig {
+  id: string;
+  type: 'input';
+  name?: string;
+  location?: string;
+  input: GpioInputConfig;
+  debounceMs: number;
+  minHoldMs: number;
+  active: InputTransitionConfig;
+  inactive: InputTransitionConfig;
+}
+
+export type DeviceConfig = PanicButtonConfig | FirePanelConfig | InputDeviceConfig;
+
+/** A GPIO output (sounder, strobe, LED, relay). `initial`/`active` are logical (activeLow applied). */
+export interface OutputConfig {
+  id: string;
+  name?: string;
+  chip?: string;
+  line: number | string;
+  activeLow: boolean;
+  initial: boolean;
+}
+
+interface ActionRuleBase {
+  /** Event type that triggers the rule. */
+  on: EventType;
+  /** Only events from these devices (default: any device). */
+  from?: string[];
+}
+
+export type ActionRuleConfig =
+  | (ActionRuleBase & { do: 'set'; output: string; value?: boolean; forSec?: number })
+  | (ActionRuleBase & { do: 'pulse'; output: string; pulseMs?: number; gapMs?: number; count?: number })
+  | (ActionRuleBase & { do: 'ack-led' });
 
 export interface Config {
   gateway: { id: string; site: string; dataDir: string; clock?: Partial<ClockConfig> };
@@ -46,4 +107,7 @@ export interface Config {
   log?: { level?: string };
   gpio?: { backend?: 'sim' | 'gpiod' | 'onoff'; chip?: string };
   devices: DeviceConfig[];
+  /** Optional in the type so configs built in code need not name them; the schema defaults both to []. */
+  outputs?: OutputConfig[];
+  actions?: ActionRuleConfig[];
 }

@@ -1,8 +1,11 @@
 // Panic button ("one-key alarm"): debounce, minimum hold, active-low wiring. A press is the most
 // important event wardgate carries: it is stamped with the edge's time, not the decision's.
+// Issue 3: an optional tamper switch (`panic.tamper` while active; its clearing is state, not an
+// alarm) and an optional LED that tells the person pressing that the control room has seen it.
 import type { PanicButtonConfig } from '../config/types.js';
 import { StableInput } from './stable-input.js';
 import type { DeviceModel, DeviceModelContext, GpioInputWiring } from './types.js';
+import { WatchedInput } from './watched-input.js';
 
 export class PanicButton implements DeviceModel {
   readonly type = 'panic-button';
@@ -10,6 +13,14 @@ export class PanicButton implements DeviceModel {
   private readonly button: StableInput;
   private pressedAt: number | undefined;
   private presses = 0;
+  private readonly tamper: WatchedInput | undefined;
+  private tampers = 0;
+  private ackedAt: number | undefined;
+  private led: { on: boolean; since: number | undefined; timer: NodeJS.Timeout | undefined } = {
+    on: false,
+    since: undefined,
+    timer: undefined,
+  };
 
   constructor(
     private readonly cfg: PanicButtonConfig,
@@ -29,6 +40,18 @@ export class PanicButton implements DeviceModel {
       inactiveMs: cfg.debounceMs,
       onChange: (active, at) => this.changed(active, at),
     });
+    if (cfg.tamper) {
+      this.gpioInputs.push({
+        name: 'tamper',
+        ref: { chip: cfg.tamper.chip ?? defaultChip, line: cfg.tamper.line },
+        activeLow: cfg.tamper.activeLow,
+      });
+      this.tamper = new WatchedInput({
+        activeMs: cfg.debounceMs,
+        inactiveMs: cfg.debounceMs,
+        onChange: (active, at) => this.tamperChanged(active, at),
+      });
+    }
   }
 
   get id(): string {
@@ -36,6 +59,13 @@ export class PanicButton implements DeviceModel {
   }
 
   initial(_input: string, active: boolean, at: { ts: number; uptimeMs: number }): void {
+    if (_input === 'tamper') {
+      this.tamper?.initial(active, at);
+      // A housing already open at start is reported like a button already held.
+      if (active) this.tamperChanged(true, at);
+      else this.ctx.stateChanged();
+      return;
+    }
     this.button.initial(active, at);
     // A button already held at start (or after a restart mid-alarm) is an alarm, not a state.
     if (active) this.changed(true, at);
@@ -43,12 +73,21 @@ export class PanicButton implements DeviceModel {
   }
 
   input(_input: string, active: boolean, at: { ts: number; uptimeMs: number }): void {
+    if (_input === 'tamper') {
+      this.tamper?.feed(active, at);
+      this.ctx.stateChanged();
+      return;
+    }
     this.button.feed(active, at);
     this.ctx.stateChanged();
   }
 
   private changed(active: boolean, at: { ts: number; uptimeMs: number }): void {
     const where = { name: this.cfg.name, location: this.cfg.location };
+    // LED and acknowledgement change before the event goes out: a local `ack-led` action runs
+    // synchronously inside emit() and must find the new alarm, not the previous one.
+    if (active) this.ackedAt = undefined;
+    if (this.led.on) this.setLed(false, active ? 'new press, not yet acknowledged' : 'released');
     if (active) {
       this.pressedAt = at.ts;
       this.presses++;
@@ -67,7 +106,48 @@ export class PanicButton implements DeviceModel {
       raw: this.button.rawActive === true,
       pressedSince: this.pressedAt !== undefined ? new Date(this.pressedAt).toISOString() : null,
       presses: this.presses,
+      acknowledgedAt: this.ackedAt !== undefined ? new Date(this.ackedAt).toISOString() : null,
+      ...(this.tamper ? { tamper: { ...this.tamper.state(), count: this.tampers } } : {}),
+      ...(this.cfg.led
+        ? {
+            led: {
+              output: this.cfg.led.output,
+              on: this.led.on,
+              since: this.led.since !== undefined ? new Date(this.led.since).toISOString() : null,
+            },
+          }
+        : {}),
     };
+  }
+
+  private tamperChanged(active: boolean, at: { ts: number; uptimeMs: number }): void {
+    if (active) {
+      this.tampers++;
+      const where = { name: this.cfg.name, location: this.cfg.location };
+      this.ctx.emit({ type: 'panic.tamper', at, data: { ...where, input: 'tamper' } });
+    }
+    this.ctx.stateChanged();
+  }
+
+  /** The control room has seen the alarm: light the LED for `offAfterSec` (or until release). */
+  acknowledge(): boolean {
+    this.ackedAt = Date.now();
+    const led = this.cfg.led;
+    if (led) {
+      this.setLed(true, 'acknowledged');
+      this.led.timer = setTimeout(() => this.setLed(false, `off after ${led.offAfterSec} s`), led.offAfterSec * 1000);
+    }
+    this.ctx.stateChanged();
+    return led !== undefined;
+  }
+
+  private setLed(on: boolean, why: string): void {
+    if (this.led.timer) clearTimeout(this.led.timer);
+    this.led.timer = undefined;
+    if (!this.cfg.led) return;
+    if (on !== this.led.on) this.led.since = Date.now();
+    this.led.on = on;
+    this.ctx.setOutput(this.cfg.led.output, on, `${this.cfg.id}: ${why}`);
   }
 
   settleMs(): number {
@@ -76,5 +156,7 @@ export class PanicButton implements DeviceModel {
 
   stop(): void {
     this.button.stop();
+    this.tamper?.stop();
+    if (this.led.timer) clearTimeout(this.led.timer);
   }
 }

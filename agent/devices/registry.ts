@@ -4,6 +4,8 @@ import { type LineRef, lineKey } from '../../drivers/gpio/backend.js';
 import type { GpioReadingValue } from '../../drivers/gpio/driver.js';
 import type { Reading } from '../../drivers/types.js';
 import type { Config, DeviceConfig } from '../config/types.js';
+import { FirePanel } from './fire-panel.js';
+import { GenericInput } from './generic-input.js';
 import { PanicButton } from './panic-button.js';
 import type { DeviceModel, DeviceModelContext, DeviceState, GpioInputWiring, ModelEvent } from './types.js';
 
@@ -18,6 +20,8 @@ export interface DeviceEntry {
 export interface RegistryHooks {
   emit(device: DeviceEntry, ev: ModelEvent): void;
   stateChanged(device: DeviceEntry): void;
+  /** A model drives one of its own outputs (a panic button's LED). */
+  setOutput(device: DeviceEntry, outputId: string, active: boolean, by: string): void;
 }
 
 export class DeviceRegistry {
@@ -32,6 +36,7 @@ export class DeviceRegistry {
       const ctx: DeviceModelContext = {
         emit: (ev) => hooks.emit(entry, ev),
         stateChanged: () => hooks.stateChanged(entry),
+        setOutput: (outputId, active, by) => hooks.setOutput(entry, outputId, active, by),
         log: log.child({ device: cfg.id }),
       };
       entry.model = makeModel(cfg, ctx, defaultChip);
@@ -89,5 +94,9 @@ function makeModel(cfg: DeviceConfig, ctx: DeviceModelContext, defaultChip: stri
   switch (cfg.type) {
     case 'panic-button':
       return new PanicButton(cfg, ctx, defaultChip);
+    case 'fire-panel':
+      return new FirePanel(cfg, ctx, defaultChip);
+    case 'input':
+      return new GenericInput(cfg, ctx, defaultChip);
   }
 }

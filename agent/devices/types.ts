@@ -11,6 +11,8 @@ export interface DeviceModelContext {
   emit(ev: ModelEvent): void;
   /** The device's retained state changed: republish `state/{device}`. */
   stateChanged(): void;
+  /** Drive a configured output the model owns (a panic button's LED); `by` says why, for the page. */
+  setOutput(outputId: string, active: boolean, by: string): void;
   log: Logger;
 }
 
@@ -42,5 +44,7 @@ export interface DeviceModel {
   state(): Record<string, unknown>;
   /** Longest time an input change may wait in debounce/hold before it becomes an event. */
   settleMs?(): number;
+  /** The control room acknowledged the alarm (lights a panic button's LED). True if an LED was lit. */
+  acknowledge?(): boolean;
   stop(): void;
 }

@@ -2,7 +2,7 @@
 // as readings. What a level means (pressed, alarm, fault) is the device model's business.
 
 import { uptimeMs } from '../../agent/clock.js';
-import { errorMessage } from '../../agent/errors.js';
+import { errorMessage, WardgateError } from '../../agent/errors.js';
 import type { Driver, DriverContext, DriverHealth } from '../types.js';
 import { type GpioBackend, type InputHandle, type LineRef, lineKey, type OutputHandle } from './backend.js';
 
@@ -17,6 +17,8 @@ export class GpioDriver implements Driver {
   private readonly inputs = new Map<string, InputHandle>();
   private readonly outputs = new Map<string, OutputHandle>();
   private readonly faulted = new Map<string, string>();
+  /** Level last written per output: a restart after a fault reopens it there, not at `initial`. */
+  private readonly written = new Map<string, 0 | 1>();
   private ctx: DriverContext | undefined;
   private edges = 0;
   private state: DriverHealth['state'] = 'stopped';
@@ -45,14 +47,17 @@ export class GpioDriver implements Driver {
     backend.on('edge', this.onEdge);
     backend.on('fault', this.onFault);
     backend.on('recovered', this.onRecovered);
+    // Outputs first: an input already active at start (a held panic button) triggers local
+    // actions with its initial reading, and they must find their sounder open.
+    for (const { ref, initial } of this.outputRefs) {
+      const key = lineKey(ref);
+      this.outputs.set(key, await backend.openOutput(ref, this.written.get(key) ?? initial));
+    }
     for (const ref of this.inputRefs) {
       const handle = await backend.openInput(ref);
       this.inputs.set(lineKey(ref), handle);
       const level = await handle.read();
       this.emit(ref, { kind: 'initial', level });
-    }
-    for (const { ref, initial } of this.outputRefs) {
-      this.outputs.set(lineKey(ref), await backend.openOutput(ref, initial));
     }
     this.state = 'running';
   }
@@ -84,8 +89,17 @@ export class GpioDriver implements Driver {
 
   async write(point: string, value: unknown): Promise<void> {
     const out = this.outputs.get(point);
-    if (!out) throw new Error(`GPIO output ${point} is not configured`);
-    await out.write(value ? 1 : 0);
+    if (!out) {
+      const why = !this.outputRefs.some((o) => lineKey(o.ref) === point)
+        ? 'is not configured'
+        : this.current
+          ? 'is not open yet'
+          : 'is not open (GPIO driver stopped)';
+      throw new WardgateError('WG_ERR_GPIO_LINE', `output ${point} ${why}`);
+    }
+    const level = value ? 1 : 0;
+    await out.write(level);
+    this.written.set(point, level);
   }
 
   outputLevel(point: string): 0 | 1 | undefined {
@@ -114,7 +128,7 @@ export class GpioDriver implements Driver {
     return {
       state: this.state,
       ...(this.lastError ? { lastError: this.lastError, lastErrorCode: 'WG_ERR_GPIO_LINE' } : {}),
-      counters: { edges: this.edges, faultedLines: this.faulted.size },
+      counters: { edges: this.edges, faultedLines: this.faulted.size, outputs: this.outputs.size },
       points,
     };
   }

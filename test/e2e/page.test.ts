@@ -13,7 +13,7 @@ import { Mosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/ports.js';
 import { Subscriber } from '../helpers/subscriber.js';
 
-export const CHROMIUM = process.env.WARDGATE_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.WARDGATE_CHROMIUM ?? '/usr/bin/chromium';
 
 let broker: Mosquitto;
 let agent: Agent;

@@ -62,7 +62,11 @@ export class Subscriber {
   /** Events deduplicated by id, in first-arrival order. */
   uniqueEvents(): WgEvent[] {
     const seen = new Set<string>();
-    return this.events().filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
+    return this.events().filter((e) => {
+      if (seen.has(e.id)) return false;
+      seen.add(e.id);
+      return true;
+    });
   }
 
   async close(): Promise<void> {

@@ -29,16 +29,18 @@ class IdleHardwareBackend implements GpioBackend {
   async openOutput(ref: { chip: string; line: number | string }, initial: 0 | 1) {
     return { ref, level: initial, write: async () => {} };
   }
-  on(e: string, l: (...a: never[]) => void) {
+  on(e: string, l: (...a: unknown[]) => void) {
     this.ee.on(e, l);
   }
-  off(e: string, l: (...a: never[]) => void) {
+  off(e: string, l: (...a: unknown[]) => void) {
     this.ee.off(e, l);
   }
   async close() {}
 }
 
 const auth = { authorization: `Bearer ${TEST_TOKEN}` };
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field below
+const json = async (r: Response): Promise<any> => r.json();
 
 beforeAll(async () => {
   broker = await new Mosquitto().start();
@@ -76,20 +78,22 @@ describe('web API', () => {
   it('GET /healthz needs no token', async () => {
     const r = await fetch(`${web.url}/healthz`);
     expect(r.status).toBe(200);
-    expect(await r.json()).toEqual({ ok: true, gateway: 'test-gw', uplink: 'connected', outboxWritable: true });
+    expect(await json(r)).toEqual({ ok: true, gateway: 'test-gw', uplink: 'connected', outboxWritable: true });
   });
 
   it('refuses the API without a token or with a wrong one, with an error code', async () => {
-    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: `Basic ${TEST_TOKEN}` }]) {
+    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: `Basic ${TEST_TOKEN}` }] as Array<
+      Record<string, string>
+    >) {
       const r = await fetch(`${web.url}/api/status`, { headers });
       expect(r.status).toBe(401);
-      expect((await r.json()).error.code).toBe('WG_ERR_HTTP_UNAUTHORIZED');
+      expect((await json(r)).error.code).toBe('WG_ERR_HTTP_UNAUTHORIZED');
     }
     expect((await fetch(`${web.url}/metrics`)).status).toBe(401);
   });
 
   it('GET /api/status reports the uplink, lastSeq and outbox lanes', async () => {
-    const s = await (await fetch(`${web.url}/api/status`, { headers: auth })).json();
+    const s = await json(await fetch(`${web.url}/api/status`, { headers: auth }));
     expect(s).toMatchObject({ gateway: 'test-gw', uplink: { connected: true, broker: broker.url } });
     expect(s.lastSeq).toBe(agent.outbox.lastSeq);
     expect(s.outbox.lanes.map((l: { lane: string }) => l.lane)).toEqual(['critical', 'high', 'normal', 'low']);
@@ -103,10 +107,10 @@ describe('web API', () => {
       body: JSON.stringify({ active: true }),
     });
     expect(r.status).toBe(200);
-    const body = await r.json();
+    const body = await json(r);
     expect(body.accepted).toHaveLength(1);
     expect(body.accepted[0]).toMatchObject({ type: 'panic.pressed', severity: 'critical' });
-    const d = await (await fetch(`${web.url}/api/devices`, { headers: auth })).json();
+    const d = await json(await fetch(`${web.url}/api/devices`, { headers: auth }));
     expect(d.devices.find((x: { id: string }) => x.id === 'panic-1')).toMatchObject({
       availability: 'online',
       state: { pressed: true },
@@ -122,7 +126,7 @@ describe('web API', () => {
       });
     const r = await post();
     expect(r.status).toBe(202);
-    expect(await r.json()).toEqual({ accepted: [], pending: true });
+    expect(await json(r)).toEqual({ accepted: [], pending: true });
   });
 
   it.each([
@@ -138,7 +142,7 @@ describe('web API', () => {
       body: JSON.stringify(body),
     });
     expect(r.status).toBe(status);
-    expect((await r.json()).error.code).toBe(code);
+    expect((await json(r)).error.code).toBe(code);
   });
 
   it('POST /api/sim: malformed JSON and oversize bodies are 400/413, not crashes', async () => {
@@ -163,7 +167,7 @@ describe('web API', () => {
       body: JSON.stringify({ active: true }),
     });
     expect(r.status).toBe(404);
-    expect((await r.json()).error.code).toBe('WG_ERR_SIM_NOT_SIMULATED');
+    expect((await json(r)).error.code).toBe('WG_ERR_SIM_NOT_SIMULATED');
   });
 
   it('GET /metrics is valid Prometheus text (promtool check metrics)', async () => {

@@ -9,13 +9,18 @@ import { shippedFile } from '../../agent/paths.js';
 import { CLI } from '../helpers/agent-process.js';
 import { tempDir, testConfigDoc } from '../helpers/config.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: the table mutates arbitrary paths of a raw YAML document
 type Doc = Record<string, any>;
 const base = (): Doc => testConfigDoc({ brokers: ['mqtt://127.0.0.1:1883'], dataDir: '/tmp/x', buttons: 2 });
 
 const CASES: Array<{ name: string; mutate: (d: Doc) => void; expect: string[] }> = [
   { name: 'wrong type', mutate: (d) => (d.mqtt.inflight = 'many'), expect: ['mqtt.inflight: must be integer'] },
   { name: 'unknown top-level key', mutate: (d) => (d.mqttt = {}), expect: ['mqttt: unknown key'] },
-  { name: 'typo in a device key', mutate: (d) => (d.devices[1].debounce = 5), expect: ['devices[1].debounce: unknown key'] },
+  {
+    name: 'typo in a device key',
+    mutate: (d) => (d.devices[1].debounce = 5),
+    expect: ['devices[1].debounce: unknown key'],
+  },
   { name: 'missing gateway id', mutate: (d) => delete d.gateway.id, expect: ['gateway.id: is required'] },
   { name: 'missing device id', mutate: (d) => delete d.devices[0].id, expect: ['devices[0].id: is required'] },
   {
@@ -23,18 +28,46 @@ const CASES: Array<{ name: string; mutate: (d: Doc) => void; expect: string[] }>
     mutate: (d) => (d.devices[1].id = d.devices[0].id),
     expect: ['devices[1].id: duplicate device id "panic-0" (also devices[0])'],
   },
-  { name: 'bad broker URL', mutate: (d) => (d.mqtt.brokers = ['http://broker:1883']), expect: ['mqtt.brokers[0]: "http://broker:1883" is not a broker URL'] },
-  { name: 'no brokers', mutate: (d) => (d.mqtt.brokers = []), expect: ['mqtt.brokers: must NOT have fewer than 1 items'] },
-  { name: 'unknown device type', mutate: (d) => (d.devices[0].type = 'panic-buton'), expect: ['devices[0].type: must be one of'] },
-  { name: 'gateway id with a slash', mutate: (d) => (d.gateway.id = 'ward/3'), expect: ['gateway.id: "ward/3" is not a valid id'] },
+  {
+    name: 'bad broker URL',
+    mutate: (d) => (d.mqtt.brokers = ['http://broker:1883']),
+    expect: ['mqtt.brokers[0]: "http://broker:1883" is not a broker URL'],
+  },
+  {
+    name: 'no brokers',
+    mutate: (d) => (d.mqtt.brokers = []),
+    expect: ['mqtt.brokers: must NOT have fewer than 1 items'],
+  },
+  {
+    name: 'unknown device type',
+    mutate: (d) => (d.devices[0].type = 'panic-buton'),
+    expect: ['devices[0].type: must be one of'],
+  },
+  {
+    name: 'gateway id with a slash',
+    mutate: (d) => (d.gateway.id = 'ward/3'),
+    expect: ['gateway.id: "ward/3" is not a valid id'],
+  },
   {
     name: 'same GPIO line twice',
     mutate: (d) => (d.devices[1].input.line = d.devices[0].input.line),
     expect: ['devices[1].input.line: GPIO line gpiochip0:100 is already used by devices[0].input'],
   },
-  { name: 'negative debounce', mutate: (d) => (d.devices[0].debounceMs = -1), expect: ['devices[0].debounceMs: must be >= 0'] },
-  { name: 'bad severity', mutate: (d) => (d.devices[0].severity = 'urgent'), expect: ['devices[0].severity: must be one of'] },
-  { name: 'token not hashed', mutate: (d) => (d.web = { tokens: ['plain-token'] }), expect: ['web.tokens[0]: "plain-token" is not sha256:<64 hex>'] },
+  {
+    name: 'negative debounce',
+    mutate: (d) => (d.devices[0].debounceMs = -1),
+    expect: ['devices[0].debounceMs: must be >= 0'],
+  },
+  {
+    name: 'bad severity',
+    mutate: (d) => (d.devices[0].severity = 'urgent'),
+    expect: ['devices[0].severity: must be one of'],
+  },
+  {
+    name: 'token not hashed',
+    mutate: (d) => (d.web = { tokens: ['plain-token'] }),
+    expect: ['web.tokens[0]: "plain-token" is not sha256:<64 hex>'],
+  },
   {
     name: 'backoff min above max',
     mutate: (d) => (d.mqtt.backoff = { minMs: 5000, maxMs: 100 }),

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Backoff } from '../../agent/uplink/backoff.js';
 import { uuidv7 } from '../../agent/uuidv7.js';
-import { TokenAuth, hashToken } from '../../agent/web/auth.js';
+import { hashToken, TokenAuth } from '../../agent/web/auth.js';
 import { hashPassword, verifyPassword } from '../../agent/web/password.js';
 
 describe('uuidv7', () => {

@@ -11,15 +11,19 @@ describe('systemd unit', () => {
     const r = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
     expect(r.error).toBeUndefined();
     // verify warns about the absent binary path on machines without /opt/wardgate; nothing else.
-    const problems = `${r.stdout}${r.stderr}`
-      .split('\n')
-      .filter((l) => l.trim() && !l.includes('/opt/wardgate'));
+    const problems = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() && !l.includes('/opt/wardgate'));
     expect(problems).toEqual([]);
   });
 
   it('is Type=notify with a watchdog, restarts always, and does not restart on a bad config', () => {
     const text = readFileSync(unit, 'utf8');
-    for (const line of ['Type=notify', 'NotifyAccess=all', 'Restart=always', 'RestartPreventExitStatus=78', 'NoNewPrivileges=yes']) {
+    for (const line of [
+      'Type=notify',
+      'NotifyAccess=all',
+      'Restart=always',
+      'RestartPreventExitStatus=78',
+      'NoNewPrivileges=yes',
+    ]) {
       expect(text).toContain(line);
     }
     expect(text).toMatch(/^WatchdogSec=\d+/m);

@@ -1,0 +1,133 @@
+// Fire panel relay contacts (DESIGN §8): an alarm relay and, usually, a fault relay. wardgate does
+// not replace the fire panel; it tells the control room what the panel says, and that it can no
+// longer trust a contact that chatters (a loose wire or a failing relay) — once, as `fire.fault`,
+// never as a storm of alarms.
+import type { FirePanelConfig } from '../config/types.js';
+import type { EdgeTime } from './stable-input.js';
+import type { DeviceModel, DeviceModelContext, GpioInputWiring } from './types.js';
+import { WatchedInput } from './watched-input.js';
+
+type Contact = 'alarm' | 'fault';
+
+export class FirePanel implements DeviceModel {
+  readonly type = 'fire-panel';
+  readonly gpioInputs: GpioInputWiring[] = [];
+  private readonly contacts = new Map<Contact, WatchedInput>();
+  private alarmSince: number | undefined;
+  private alarms = 0;
+
+  constructor(
+    private readonly cfg: FirePanelConfig,
+    private readonly ctx: DeviceModelContext,
+    defaultChip: string,
+  ) {
+    for (const name of ['alarm', 'fault'] as const) {
+      const input = cfg[name];
+      if (!input) continue;
+      this.gpioInputs.push({
+        name,
+        ref: { chip: input.chip ?? defaultChip, line: input.line },
+        activeLow: input.activeLow,
+      });
+      this.contacts.set(
+        name,
+        new WatchedInput({
+          activeMs: Math.max(cfg.debounceMs, cfg.minHoldMs),
+          inactiveMs: cfg.debounceMs,
+          onChange: (active, at) => this.changed(name, active, at),
+          chatter: {
+            edgesPerMinute: cfg.chatterEdgesPerMinute,
+            quietMs: cfg.chatterQuietSec * 1000,
+            onChatterStart: (edges, at) => this.chatter(name, edges, at),
+            onChatterEnd: (at) => this.chatterEnded(name, at),
+          },
+        }),
+      );
+    }
+  }
+
+  get id(): string {
+    return this.cfg.id;
+  }
+
+  private where() {
+    return { name: this.cfg.name, location: this.cfg.location };
+  }
+
+  initial(input: string, active: boolean, at: EdgeTime): void {
+    const contact = this.contacts.get(input as Contact);
+    if (!contact) return;
+    contact.initial(active, at);
+    // A panel already in alarm or fault when wardgate starts is news for the control room.
+    if (active) this.changed(input as Contact, true, at);
+    else this.ctx.stateChanged();
+  }
+
+  input(input: string, active: boolean, at: EdgeTime): void {
+    this.contacts.get(input as Contact)?.feed(active, at);
+    this.ctx.stateChanged();
+  }
+
+  private changed(name: Contact, active: boolean, at: EdgeTime): void {
+    if (name === 'alarm') {
+      if (active) {
+        this.alarmSince = at.ts;
+        this.alarms++;
+        this.ctx.emit({ type: 'fire.alarm', at, data: { ...this.where(), input: 'alarm' } });
+      } else {
+        const activeMs = this.alarmSince !== undefined ? Math.max(0, at.ts - this.alarmSince) : null;
+        this.alarmSince = undefined;
+        this.ctx.emit({ type: 'fire.alarm_cleared', at, data: { ...this.where(), input: 'alarm', activeMs } });
+      }
+    } else {
+      // The panel's own fault relay: its wiring, a detector, its mains or its battery.
+      const data = { ...this.where(), input: 'fault', reason: 'fault-relay' };
+      this.ctx.emit({ type: active ? 'fire.fault' : 'fire.fault_cleared', at, data });
+    }
+    this.ctx.stateChanged();
+  }
+
+  private chatter(name: Contact, edgesLastMinute: number, at: EdgeTime): void {
+    this.ctx.log.warn({ input: name, edgesLastMinute }, 'fire panel contact is chattering; its changes are suppressed');
+    this.ctx.emit({
+      type: 'fire.fault',
+      at,
+      data: {
+        ...this.where(),
+        reason: 'chatter',
+        input: name,
+        edgesLastMinute,
+        limit: this.cfg.chatterEdgesPerMinute,
+      },
+    });
+    this.ctx.stateChanged();
+  }
+
+  private chatterEnded(name: Contact, at: EdgeTime): void {
+    const data = { ...this.where(), reason: 'chatter', input: name, quietSec: this.cfg.chatterQuietSec };
+    this.ctx.emit({ type: 'fire.fault_cleared', at, data });
+    this.ctx.stateChanged();
+  }
+
+  state(): Record<string, unknown> {
+    const alarm = this.contacts.get('alarm');
+    const fault = this.contacts.get('fault');
+    const chattering = [...this.contacts.values()].some((c) => c.chattering);
+    return {
+      alarm: alarm?.active === true,
+      alarmSince: this.alarmSince !== undefined ? new Date(this.alarmSince).toISOString() : null,
+      alarms: this.alarms,
+      // Any reason the panel's word cannot be taken at face value.
+      fault: fault?.active === true || chattering,
+      inputs: Object.fromEntries([...this.contacts].map(([name, c]) => [name, c.state()])),
+    };
+  }
+
+  settleMs(): number {
+    return Math.max(this.cfg.debounceMs, this.cfg.minHoldMs);
+  }
+
+  stop(): void {
+    for (const c of this.contacts.values()) c.stop();
+  }
+}
