@@ -336,6 +336,7 @@ export class Agent {
         ...this.uplink.stats,
       },
       lastSeq: this.outbox.lastSeq,
+      gpioBackend: this.gpio?.backend?.kind ?? this.config.gpio?.backend ?? null,
       outbox: {
         lanes: this.outbox.stats(),
         inflight: this.outbox.inflightCount,

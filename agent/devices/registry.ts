@@ -81,6 +81,7 @@ export class DeviceRegistry {
       availability: entry.online ? 'online' : 'offline',
       ...(entry.reason ? { availabilityReason: entry.reason } : {}),
       since: new Date(entry.since).toISOString(),
+      inputs: entry.model.gpioInputs.map((w) => w.name),
       state: entry.model.state(),
     };
   }

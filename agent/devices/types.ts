@@ -31,6 +31,8 @@ export interface DeviceState {
   availability: 'online' | 'offline';
   availabilityReason?: string;
   since: string;
+  /** Names of the model's inputs (what `POST /api/sim/{device}/{input}` takes). */
+  inputs?: string[];
   state: Record<string, unknown>;
 }
 

@@ -17,6 +17,7 @@ button{padding:4px 10px;margin-right:4px} #login{display:flex;gap:8px} code{back
 <section id="login"><label>Access token <input id="token" type="password" size="40" autocomplete="off"></label><button id="save">Sign in</button><span id="loginMsg"></span></section>
 <section><h2>Uplink</h2><div id="uplink">–</div></section>
 <section><h2>Outbox</h2><table id="outbox"><thead><tr><th>lane</th><th>queued</th><th>bytes</th><th>oldest</th></tr></thead><tbody></tbody></table><div id="outboxNote"></div></section>
+<section><h2>Outputs</h2><table id="outputs"><thead><tr><th>output</th><th>line</th><th>state</th><th>last change</th><th>error</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Devices</h2><table id="devices"><thead><tr><th>device</th><th>type</th><th>availability</th><th>state</th><th>simulate</th></tr></thead><tbody></tbody></table></section>
 </main>
 <script>
@@ -49,10 +50,15 @@ async function refresh() {
       (s.outbox.evictedTotal ? '<span class="warn">' + s.outbox.evictedTotal + ' telemetry events evicted (cap reached)</span><br>' : '') +
       (s.outbox.quarantined ? '<span class="warn">outbox database was quarantined to ' + esc(s.outbox.quarantined.movedTo) + '</span>' : '');
     const d = await api('/api/devices');
-    const sim = Object.values(s.drivers).some((x) => x) ;
+    const sim = s.gpioBackend === 'sim';
+    const simButtons = (x) => (x.inputs || []).map((i) => '<span style="white-space:nowrap">' + esc(i) + ' <button data-d="' + esc(x.id) + '" data-i="' + esc(i) + '" data-a="1">on</button><button data-d="' + esc(x.id) + '" data-i="' + esc(i) + '" data-a="0">off</button></span>').join('<br>');
     $('devices').tBodies[0].innerHTML = d.devices.map((x) => '<tr><td>' + esc(x.id) + (x.location ? '<br><small>' + esc(x.location) + '</small>' : '') + '</td><td>' + x.type + '</td><td>' +
       (x.availability === 'online' ? '<span class="ok">online</span>' : '<span class="bad">offline</span> ' + esc(x.availabilityReason || '')) + '</td><td><code>' + esc(JSON.stringify(x.state)) + '</code></td><td>' +
-      (sim ? '<button data-d="' + esc(x.id) + '" data-a="1">press</button><button data-d="' + esc(x.id) + '" data-a="0">release</button>' : '') + '</td></tr>').join('');
+      (sim ? simButtons(x) : '–') + '</td></tr>').join('');
+    const o = await api('/api/outputs');
+    $('outputs').tBodies[0].innerHTML = o.outputs.map((x) => '<tr><td>' + esc(x.id) + (x.name ? '<br><small>' + esc(x.name) + '</small>' : '') + '</td><td>' + esc(x.line) + '</td><td>' +
+      (x.active ? '<span class="warn">ON</span>' : 'off') + '</td><td>' + (x.lastChange ? esc(x.lastChange) + (x.by ? ' (' + esc(x.by) + ')' : '') : '–') + '</td><td>' +
+      (x.lastError ? '<span class="bad">' + esc(x.lastError.code + ': ' + x.lastError.message) + '</span>' : '') + '</td></tr>').join('') || '<tr><td colspan="5">none configured</td></tr>';
   } catch (e) {
     $('login').style.display = 'flex';
     $('loginMsg').textContent = String(e.message || e);
@@ -60,7 +66,7 @@ async function refresh() {
 }
 $('devices').onclick = async (ev) => {
   const b = ev.target.closest('button'); if (!b) return;
-  try { await api('/api/sim/' + encodeURIComponent(b.dataset.d) + '/button', { method: 'POST', body: JSON.stringify({ active: b.dataset.a === '1' }) }); }
+  try { await api('/api/sim/' + encodeURIComponent(b.dataset.d) + '/' + encodeURIComponent(b.dataset.i), { method: 'POST', body: JSON.stringify({ active: b.dataset.a === '1' }) }); }
   catch (e) { alert(e.message); }
   refresh();
 };

@@ -69,6 +69,7 @@ export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: F
 
   app.get('/api/status', async () => agent.status());
   app.get('/api/devices', async () => ({ devices: agent.deviceStates() }));
+  app.get('/api/outputs', async () => ({ outputs: agent.outputs() }));
 
   app.post<{ Params: { device: string; input: string }; Body: { active: boolean } }>(
     '/api/sim/:device/:input',
