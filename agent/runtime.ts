@@ -1,11 +1,9 @@
 // The agent: wires config, outbox, uplink, drivers, device models and the web page together, and
 // owns the order of start and stop. Every event goes model → outbox (durable) → drain → broker.
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { GpioBackend } from '../drivers/gpio/backend.js';
 import { GpioDriver, type GpioReadingValue } from '../drivers/gpio/driver.js';
 import { type GpioBackendKind, loadGpioBackendFactory } from '../drivers/gpio/index.js';
-import { SimGpioBackend } from '../drivers/gpio/sim.js';
 import type { Reading } from '../drivers/types.js';
 import { ActionEngine } from './actions/engine.js';
 import { OutputBank, type OutputState } from './actions/outputs.js';
@@ -19,9 +17,12 @@ import { type MakeEventInput, makeEvent, type NewEvent, type WgEvent } from './e
 import { Metrics } from './metrics.js';
 import { Drain } from './outbox/drain.js';
 import { Outbox } from './outbox/store.js';
+import { SimInjector } from './sim.js';
+import { type AgentStatus, buildStatus, statusPayload } from './status.js';
 import { Supervisor } from './supervisor.js';
 import { Uplink } from './uplink/mqtt.js';
 import { RetainedPublisher } from './uplink/retained.js';
+import { readTls } from './uplink/tls.js';
 import { type TopicContext, topics } from './uplink/topics.js';
 import { VERSION } from './version.js';
 
@@ -51,8 +52,7 @@ export class Agent {
   private gpio: GpioDriver | undefined;
   private readonly clockCfg: ClockConfig;
   private clockSynced: boolean;
-  /** Sim requests waiting for the events their input change makes (per device). */
-  private readonly collectors = new Map<string, Set<Array<Promise<WgEvent>>>>();
+  private readonly sim: SimInjector;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
 
@@ -131,6 +131,7 @@ export class Agent {
       stateChanged: (entry) => this.retained.setState(entry.cfg.id, this.devices.snapshot(entry)),
       setOutput: (_entry, id, active, by) => void this.outputBank.set(id, active, by),
     });
+    this.sim = new SimInjector(this.devices, () => this.gpio?.backend);
 
     this.supervisor = new Supervisor(
       { log },
@@ -229,7 +230,7 @@ export class Agent {
     const event = makeEvent(this.eventSource(), { ...ev, device: entry.cfg.id, deviceType: entry.cfg.type });
     const p = this.accept(event);
     p.catch((err) => this.log.error({ err, device: entry.cfg.id, type: ev.type }, 'event not accepted'));
-    for (const c of this.collectors.get(entry.cfg.id) ?? []) c.push(p);
+    this.sim.observe(entry.cfg.id, p);
   }
 
   private onReading(driver: string, reading: Reading): void {
@@ -286,72 +287,29 @@ export class Agent {
   }
 
   /** Drive a sim input; resolves with the events this change made durable (none while debouncing). */
-  async simulate(deviceId: string, input: string, active: boolean): Promise<{ accepted: WgEvent[]; pending: boolean }> {
-    const entry = this.devices.devices.get(deviceId);
-    const wiring = this.devices.wiring(deviceId, input);
-    if (!entry || !wiring) throw new WardgateError('WG_ERR_HTTP_NOT_FOUND', `no input ${input} on device ${deviceId}`);
-    const backend = this.gpio?.backend;
-    if (!(backend instanceof SimGpioBackend)) throw new WardgateError('WG_ERR_SIM_NOT_SIMULATED', deviceId);
-    const level: 0 | 1 = wiring.activeLow ? (active ? 0 : 1) : active ? 1 : 0;
-    const collected: Array<Promise<WgEvent>> = [];
-    const set = this.collectors.get(deviceId) ?? new Set();
-    this.collectors.set(deviceId, set);
-    set.add(collected);
-    try {
-      backend.set(wiring.ref, level);
-      // Debounce and minimum hold decide later: wait for them, so a 2xx means "made durable".
-      const settleMs = entry.model.settleMs?.() ?? 0;
-      if (collected.length === 0 && settleMs > 0) await new Promise((r) => setTimeout(r, settleMs + 25));
-    } finally {
-      set.delete(collected);
-    }
-    const accepted = await Promise.all(collected);
-    return { accepted, pending: accepted.length === 0 };
+  simulate(deviceId: string, input: string, active: boolean): Promise<{ accepted: WgEvent[]; pending: boolean }> {
+    return this.sim.inject(deviceId, input, active);
   }
 
   statusPayload(state: 'online' | 'offline', reason?: string): Record<string, unknown> {
-    return {
-      state,
-      ...(reason ? { reason } : {}),
-      gateway: this.config.gateway.id,
-      site: this.config.gateway.site,
-      version: VERSION,
-      bootId: bootId(),
-      startedAt: new Date(this.startedAt).toISOString(),
-      ts: new Date().toISOString(),
-    };
+    return statusPayload(this, state, reason);
   }
 
-  status() {
-    return {
-      gateway: this.config.gateway.id,
-      site: this.config.gateway.site,
-      version: VERSION,
-      uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
-      clock: { synced: this.clockSynced, bootId: bootId() },
-      uplink: {
-        connected: this.uplink.connected,
-        broker: this.uplink.url ? redact(this.uplink.url) : null,
-        protocolVersion: this.uplink.protocolVersion ?? null,
-        ...this.uplink.stats,
-      },
-      lastSeq: this.outbox.lastSeq,
-      gpioBackend: this.gpio?.backend?.kind ?? this.config.gpio?.backend ?? null,
-      outbox: {
-        lanes: this.outbox.stats(),
-        inflight: this.outbox.inflightCount,
-        heldInMemory: this.outbox.pendingInMemory,
-        diskLow: this.outbox.diskLow ?? null,
-        evictedTotal: this.outbox.evictedTotal,
-        quarantined: this.outbox.quarantined ?? null,
-      },
-      drivers: this.supervisor.health(),
-    };
+  /** What the page, `/api/status` and `health` show. */
+  status(): AgentStatus {
+    return buildStatus(this);
   }
 
   healthPayload(): Record<string, unknown> {
-    const s = this.status();
-    return { ts: new Date().toISOString(), ...s, memoryRss: process.memoryUsage.rss() };
+    return { ts: new Date().toISOString(), ...this.status(), memoryRss: process.memoryUsage.rss() };
+  }
+
+  get clockIsSynced(): boolean {
+    return this.clockSynced;
+  }
+
+  get gpioBackendKind(): string | null {
+    return this.gpio?.backend?.kind ?? this.config.gpio?.backend ?? null;
   }
 
   deviceStates() {
@@ -403,22 +361,4 @@ export class Agent {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
-}
-
-function readTls(tls: NonNullable<Config['mqtt']['tls']>) {
-  const read = (f: string | undefined) => (f ? readFileSync(f) : undefined);
-  const ca = read(tls.ca);
-  const cert = read(tls.cert);
-  const key = read(tls.key);
-  return {
-    ...(ca ? { ca } : {}),
-    ...(cert ? { cert } : {}),
-    ...(key ? { key } : {}),
-    rejectUnauthorized: tls.rejectUnauthorized ?? true,
-    ...(tls.servername ? { servername: tls.servername } : {}),
-  };
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

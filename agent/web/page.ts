@@ -47,6 +47,7 @@ async function refresh() {
       ' · clock ' + (s.clock.synced ? '<span class="ok">synced</span>' : '<span class="warn">NOT synced</span>');
     $('outbox').tBodies[0].innerHTML = s.outbox.lanes.map((l) => '<tr><td>' + l.lane + '</td><td>' + l.depth + '</td><td>' + l.bytes + '</td><td>' + age(l.oldestAgeMs) + '</td></tr>').join('');
     $('outboxNote').innerHTML = (s.outbox.diskLow ? '<span class="bad">DISK FULL: ' + s.outbox.heldInMemory + ' events held in memory (' + esc(s.outbox.diskLow.error) + ')</span><br>' : '') +
+      (s.outbox.alarmsOverCap ? '<span class="bad">OUTBOX OVER ITS CAP WITH ALARMS ONLY: all kept; free disk or raise outbox.maxBytes</span><br>' : '') +
       (s.outbox.evictedTotal ? '<span class="warn">' + s.outbox.evictedTotal + ' telemetry events evicted (cap reached)</span><br>' : '') +
       (s.outbox.quarantined ? '<span class="warn">outbox database was quarantined to ' + esc(s.outbox.quarantined.movedTo) + '</span>' : '');
     const d = await api('/api/devices');

@@ -2,27 +2,25 @@
 // once it syncs, those still queued are re-stamped from bootId + uptime when published.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkConfig } from '../../agent/config/load.js';
 import type { Config } from '../../agent/config/types.js';
 import { createLogger } from '../../agent/log.js';
 import { Agent } from '../../agent/runtime.js';
+import { useCleanups } from '../helpers/cleanup.js';
 import { tempDir, testConfigDoc } from '../helpers/config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/ports.js';
 import { Subscriber } from '../helpers/subscriber.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanup = useCleanups();
 
 describe('clock sync', () => {
   it('flags events made before sync and re-stamps them from uptime once synced', async () => {
     const broker = await new Mosquitto().start();
-    cleanups.push(() => broker.stop());
+    cleanup(() => broker.stop());
     const sub = await new Subscriber(broker.url).connect();
-    cleanups.push(() => sub.close());
+    cleanup(() => sub.close());
     const port = broker.port;
     await broker.stop(); // queue while unsynced and offline
 
@@ -33,7 +31,7 @@ describe('clock sync', () => {
     const r = checkConfig(doc);
     if (!r.ok) throw new Error(r.problems.join('; '));
     const agent = await Agent.start({ config: r.config as Config, log: createLogger('error') });
-    cleanups.push(() => agent.stop());
+    cleanup(() => agent.stop());
 
     const before = await agent.simulate('panic-0', 'button', true);
     expect(before.accepted[0]?.clock.synced).toBe(false);

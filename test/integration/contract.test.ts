@@ -4,22 +4,20 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startEmbeddedBroker } from '../../agent/embedded-broker.js';
 import { createLogger } from '../../agent/log.js';
 import { shippedFile } from '../../agent/paths.js';
 import { Agent } from '../../agent/runtime.js';
 import { AgentProcess } from '../helpers/agent-process.js';
+import { useCleanups } from '../helpers/cleanup.js';
 import { tempDir, testConfig, testConfigYaml } from '../helpers/config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { Subscriber } from '../helpers/subscriber.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanup = useCleanups();
 
 const asyncapi = parse(readFileSync(shippedFile('docs', 'asyncapi.yaml'), 'utf8'));
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -48,14 +46,14 @@ function schemaErrors(sub: Subscriber): string[] {
 describe('MQTT contract', () => {
   it('publishes schema-valid status, state, health and events, with MQTT 5 properties', async () => {
     const broker = await new Mosquitto().start();
-    cleanups.push(() => broker.stop());
+    cleanup(() => broker.stop());
     const sub = await new Subscriber(broker.url).connect();
-    cleanups.push(() => sub.close());
+    cleanup(() => sub.close());
     const agent = await Agent.start({
       config: testConfig({ brokers: [broker.url], buttons: 2, severities: ['critical', 'low'] }),
       log: createLogger('error'),
     });
-    cleanups.push(() => agent.stop());
+    cleanup(() => agent.stop());
     await waitFor(() => agent.uplink.connected, 10_000, 'connected');
     expect(agent.uplink.protocolVersion).toBe(5);
     await agent.simulate('panic-0', 'button', true);
@@ -77,13 +75,13 @@ describe('MQTT contract', () => {
 
   it('the will marks the gateway offline on SIGKILL; a restart marks it online again', async () => {
     const broker = await new Mosquitto().start();
-    cleanups.push(() => broker.stop());
+    cleanup(() => broker.stop());
     const dir = tempDir();
     const agent = AgentProcess.withConfig(dir, testConfigYaml({ brokers: [broker.url], dataDir: `${dir}/data` }));
-    cleanups.push(() => agent.kill());
+    cleanup(() => agent.kill());
     await agent.start();
     const sub = await new Subscriber(broker.url, 'wardgate/v1/+/status').connect();
-    cleanups.push(() => sub.close());
+    cleanup(() => sub.close());
     const last = () => JSON.parse(sub.messages.at(-1)?.payload ?? '{}') as { state?: string; reason?: string };
     await waitFor(() => last().state === 'online', 10_000, 'retained online');
     await agent.kill('SIGKILL');
@@ -103,15 +101,15 @@ describe('MQTT contract', () => {
       config: testConfig({ brokers: [first.url], buttons: 3 }),
       log: createLogger('error'),
     });
-    cleanups.push(() => agent.stop());
+    cleanup(() => agent.stop());
     await waitFor(() => agent.uplink.connected, 10_000, 'connected');
     await agent.simulate('panic-2', 'button', true);
     await first.stop();
     const fresh = await new Mosquitto({ port }).start(); // new dir: no retained messages, no sessions
-    cleanups.push(() => fresh.stop());
+    cleanup(() => fresh.stop());
     await waitFor(() => agent.uplink.connected, 10_000, 'reconnected');
     const sub = await new Subscriber(fresh.url, 'wardgate/v1/test-gw/state/+').connect();
-    cleanups.push(() => sub.close());
+    cleanup(() => sub.close());
     await waitFor(() => new Set(sub.messages.map((m) => m.topic)).size === 3, 10_000, 'three retained states');
     expect(sub.messages.every((m) => m.retain)).toBe(true);
     const s2 = JSON.parse(sub.messages.find((m) => m.topic.endsWith('/panic-2'))?.payload ?? '{}');
@@ -120,15 +118,15 @@ describe('MQTT contract', () => {
 
   it('falls back to MQTT 3.1.1 for a broker that refuses 5 (aedes), and fails over in order', async () => {
     const embedded = await startEmbeddedBroker(0);
-    cleanups.push(() => embedded.close());
+    cleanup(() => embedded.close());
     const closedPort = await freePort();
     const agent = await Agent.start({
       config: testConfig({ brokers: [`mqtt://127.0.0.1:${closedPort}`, `mqtt://127.0.0.1:${embedded.port}`] }),
       log: createLogger('error'),
     });
-    cleanups.push(() => agent.stop());
+    cleanup(() => agent.stop());
     const sub = await new Subscriber(`mqtt://127.0.0.1:${embedded.port}`).connectV311();
-    cleanups.push(() => sub.close());
+    cleanup(() => sub.close());
     await waitFor(() => agent.uplink.connected, 10_000, 'connected to the second broker');
     expect(agent.uplink.url).toBe(`mqtt://127.0.0.1:${embedded.port}`);
     expect(agent.uplink.protocolVersion).toBe(4);
@@ -139,9 +137,9 @@ describe('MQTT contract', () => {
 
   it('a graceful stop records gateway.stopping and publishes offline', async () => {
     const broker = await new Mosquitto().start();
-    cleanups.push(() => broker.stop());
+    cleanup(() => broker.stop());
     const sub = await new Subscriber(broker.url).connect();
-    cleanups.push(() => sub.close());
+    cleanup(() => sub.close());
     const agent = await Agent.start({ config: testConfig({ brokers: [broker.url] }), log: createLogger('error') });
     await waitFor(() => agent.uplink.connected, 10_000, 'connected');
     await agent.stop('maintenance');

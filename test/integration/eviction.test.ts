@@ -1,25 +1,23 @@
 // Eviction: with a tiny byte cap and a mixed load while the broker is down, no critical or high
 // event is evicted, and the eviction events' seq ranges exactly match what is missing.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../agent/log.js';
 import { rangesContain } from '../../agent/outbox/ranges.js';
 import { Agent } from '../../agent/runtime.js';
+import { useCleanups } from '../helpers/cleanup.js';
 import { testConfig } from '../helpers/config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/ports.js';
 import { Subscriber } from '../helpers/subscriber.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanup = useCleanups();
 
 describe('outbox eviction', () => {
   it('evicts only low then normal, and announces the exact seq ranges', async () => {
     const broker = await new Mosquitto().start();
-    cleanups.push(() => broker.stop());
+    cleanup(() => broker.stop());
     const sub = await new Subscriber(broker.url).connect();
-    cleanups.push(() => sub.close());
+    cleanup(() => sub.close());
     const brokerPort = broker.port;
     await broker.stop(); // the agent starts with the broker down: everything queues
 
@@ -32,7 +30,7 @@ describe('outbox eviction', () => {
       }),
       log: createLogger('error'),
     });
-    cleanups.push(() => agent.stop());
+    cleanup(() => agent.stop());
 
     const sent = new Map<number, string>(); // seq -> severity, of every event the models made
     for (let round = 0; round < 60; round++) {

@@ -1,28 +1,26 @@
 // Flapping network: a TCP proxy between the agent and Mosquitto cuts every connection at random
 // intervals while events are injected. Nothing accepted is lost; lane order holds after dedup.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../agent/log.js';
 import { Agent } from '../../agent/runtime.js';
 import { duplicatesById, laneOrderViolations } from '../helpers/checks.js';
+import { useCleanups } from '../helpers/cleanup.js';
 import { testConfig } from '../helpers/config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/ports.js';
 import { CuttableProxy } from '../helpers/proxy.js';
 import { Subscriber } from '../helpers/subscriber.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanup = useCleanups();
 
 describe('flapping network', () => {
   it('loses nothing when the broker connection is cut at random moments', async () => {
     const broker = await new Mosquitto().start();
-    cleanups.push(() => broker.stop());
+    cleanup(() => broker.stop());
     const proxy = await new CuttableProxy(broker.port).start();
-    cleanups.push(() => proxy.stop());
+    cleanup(() => proxy.stop());
     const sub = await new Subscriber(broker.url).connect();
-    cleanups.push(() => sub.close());
+    cleanup(() => sub.close());
     const agent = await Agent.start({
       config: testConfig({
         brokers: [`mqtt://127.0.0.1:${proxy.port}`],
@@ -32,7 +30,7 @@ describe('flapping network', () => {
       }),
       log: createLogger('error'),
     });
-    cleanups.push(() => agent.stop());
+    cleanup(() => agent.stop());
     await waitFor(() => agent.uplink.connected, 10_000, 'uplink');
 
     const accepted: string[] = [];

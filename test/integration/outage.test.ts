@@ -1,30 +1,28 @@
 // Broker outage: events accepted while the broker is down are all delivered after it comes back,
 // in seq order within each lane, critical first.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../agent/log.js';
 import { Agent } from '../../agent/runtime.js';
 import { laneOrderViolations } from '../helpers/checks.js';
+import { useCleanups } from '../helpers/cleanup.js';
 import { testConfig } from '../helpers/config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/ports.js';
 import { Subscriber } from '../helpers/subscriber.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanup = useCleanups();
 
 describe('broker outage', () => {
   it('delivers everything accepted during the outage, critical first, in seq order per lane', async () => {
     const broker = await new Mosquitto().start();
-    cleanups.push(() => broker.stop());
+    cleanup(() => broker.stop());
     const sub = await new Subscriber(broker.url).connect();
-    cleanups.push(() => sub.close());
+    cleanup(() => sub.close());
     const agent = await Agent.start({
       config: testConfig({ brokers: [broker.url], buttons: 8, severities: ['low', 'normal', 'high', 'critical'] }),
       log: createLogger('warn'),
     });
-    cleanups.push(() => agent.stop());
+    cleanup(() => agent.stop());
     await waitFor(() => agent.uplink.connected, 10_000, 'uplink');
 
     // Before the outage: the subscriber sees live traffic.
@@ -48,7 +46,7 @@ describe('broker outage', () => {
 
     await broker.start(); // same port, same persistence
     const sub2 = await new Subscriber(broker.url, 'wardgate/v1/#', sub.client?.options.clientId).connect();
-    cleanups.push(() => sub2.close());
+    cleanup(() => sub2.close());
     await waitFor(
       () => {
         const got = new Set(sub2.events().map((e) => e.id));

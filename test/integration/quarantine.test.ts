@@ -2,25 +2,23 @@
 // seq continues above anything the old one may have used, and events flow.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../agent/log.js';
 import { Agent } from '../../agent/runtime.js';
+import { useCleanups } from '../helpers/cleanup.js';
 import { tempDir, testConfig } from '../helpers/config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/ports.js';
 import { Subscriber } from '../helpers/subscriber.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanup = useCleanups();
 
 describe('outbox quarantine', () => {
   it('moves a corrupt database aside and keeps working', async () => {
     const broker = await new Mosquitto().start();
-    cleanups.push(() => broker.stop());
+    cleanup(() => broker.stop());
     const sub = await new Subscriber(broker.url).connect();
-    cleanups.push(() => sub.close());
+    cleanup(() => sub.close());
     const dataDir = tempDir();
     const config = testConfig({ brokers: [broker.url], dataDir });
 
@@ -35,7 +33,7 @@ describe('outbox quarantine', () => {
     writeFileSync(join(dataDir, 'outbox.db'), garbage);
 
     const agent = await Agent.start({ config, log: createLogger('fatal') });
-    cleanups.push(() => agent.stop());
+    cleanup(() => agent.stop());
     const moved = readdirSync(dataDir).filter(
       (f) => f.startsWith('outbox.db.quarantined-') && !f.endsWith('-wal') && !f.endsWith('-shm'),
     );

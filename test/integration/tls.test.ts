@@ -2,21 +2,19 @@
 // and a password taken from an environment variable (never from the YAML, never logged).
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkConfig } from '../../agent/config/load.js';
 import type { Config } from '../../agent/config/types.js';
 import { createLogger } from '../../agent/log.js';
 import { Agent } from '../../agent/runtime.js';
 import { makePki } from '../helpers/certs.js';
+import { useCleanups } from '../helpers/cleanup.js';
 import { tempDir, testConfigDoc } from '../helpers/config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { Subscriber } from '../helpers/subscriber.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanup = useCleanups();
 
 const SECRET = 'pw-Zx81-never-logged';
 
@@ -49,9 +47,9 @@ describe('TLS uplink', () => {
   it('connects with CA verification, a client certificate and a password from the environment', async () => {
     const dir = tempDir();
     const { pki, broker, tlsUrl } = await tlsBroker(dir);
-    cleanups.push(() => broker.stop());
+    cleanup(() => broker.stop());
     const sub = await new Subscriber(broker.url).connect(); // the plain listener, for the test's eyes
-    cleanups.push(() => sub.close());
+    cleanup(() => sub.close());
     const doc = testConfigDoc({ brokers: [tlsUrl] }) as { mqtt: Record<string, unknown> };
     doc.mqtt.username = 'test-gw';
     doc.mqtt.password = { env: 'WG_TEST_MQTT_PASSWORD' };
@@ -65,7 +63,7 @@ describe('TLS uplink', () => {
       },
     });
     const agent = await Agent.start({ config: config(doc), log: createLogger('debug', sink) });
-    cleanups.push(() => agent.stop());
+    cleanup(() => agent.stop());
     await waitFor(() => agent.uplink.connected, 10_000, 'TLS connection');
     const r = await agent.simulate('panic-0', 'button', true);
     await waitFor(() => sub.events().some((e) => e.id === r.accepted[0]?.id), 10_000, 'event over TLS');
@@ -77,14 +75,14 @@ describe('TLS uplink', () => {
   it('refuses a broker whose certificate does not verify against the configured CA', async () => {
     const dir = tempDir();
     const { pki, broker, tlsUrl } = await tlsBroker(dir);
-    cleanups.push(() => broker.stop());
+    cleanup(() => broker.stop());
     const other = makePki(tempDir()); // a different CA
     const doc = testConfigDoc({ brokers: [tlsUrl] }) as { mqtt: Record<string, unknown> };
     doc.mqtt.username = 'test-gw';
     doc.mqtt.password = SECRET;
     doc.mqtt.tls = { ca: other.ca, cert: pki.clientCert, key: pki.clientKey };
     const agent = await Agent.start({ config: config(doc), log: createLogger('fatal') });
-    cleanups.push(() => agent.stop());
+    cleanup(() => agent.stop());
     await waitFor(() => agent.uplink.stats.connectFailures >= 2, 10_000, 'failed attempts');
     expect(agent.uplink.connected).toBe(false);
     expect(agent.uplink.stats.lastError).toMatch(/certificate/i);

@@ -1,0 +1,46 @@
+// Simulated inputs (demo, tests, the page's buttons): drive a `sim` GPIO line as the outside world
+// would, and report which events that change made durable, so an HTTP 2xx means "on disk".
+
+import type { GpioBackend } from '../drivers/gpio/backend.js';
+import { SimGpioBackend } from '../drivers/gpio/sim.js';
+import type { DeviceRegistry } from './devices/registry.js';
+import { WardgateError } from './errors.js';
+import type { WgEvent } from './event.js';
+
+export class SimInjector {
+  /** Requests waiting for the events their input change makes, per device. */
+  private readonly collectors = new Map<string, Set<Array<Promise<WgEvent>>>>();
+
+  constructor(
+    private readonly devices: DeviceRegistry,
+    private readonly backend: () => GpioBackend | undefined,
+  ) {}
+
+  /** Called for every event a device model makes. */
+  observe(deviceId: string, accepted: Promise<WgEvent>): void {
+    for (const c of this.collectors.get(deviceId) ?? []) c.push(accepted);
+  }
+
+  async inject(deviceId: string, input: string, active: boolean): Promise<{ accepted: WgEvent[]; pending: boolean }> {
+    const entry = this.devices.devices.get(deviceId);
+    const wiring = this.devices.wiring(deviceId, input);
+    if (!entry || !wiring) throw new WardgateError('WG_ERR_HTTP_NOT_FOUND', `no input ${input} on device ${deviceId}`);
+    const backend = this.backend();
+    if (!(backend instanceof SimGpioBackend)) throw new WardgateError('WG_ERR_SIM_NOT_SIMULATED', deviceId);
+    const level: 0 | 1 = wiring.activeLow ? (active ? 0 : 1) : active ? 1 : 0;
+    const collected: Array<Promise<WgEvent>> = [];
+    const set = this.collectors.get(deviceId) ?? new Set();
+    this.collectors.set(deviceId, set);
+    set.add(collected);
+    try {
+      backend.set(wiring.ref, level);
+      // Debounce and minimum hold decide later: wait for them, so a 2xx means "made durable".
+      const settleMs = entry.model.settleMs?.() ?? 0;
+      if (collected.length === 0 && settleMs > 0) await new Promise((r) => setTimeout(r, settleMs + 25));
+    } finally {
+      set.delete(collected);
+    }
+    const accepted = await Promise.all(collected);
+    return { accepted, pending: accepted.length === 0 };
+  }
+}
