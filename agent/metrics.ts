@@ -18,6 +18,19 @@ export class Metrics {
   readonly commitSeconds: Histogram;
   readonly evicted: Counter;
 
+  /** One label lookup per distinct type in a commit, not one per event. */
+  countAccepted(events: readonly { type: string; severity: string }[]): void {
+    if (events.length === 0) return;
+    const counts = new Map<string, { type: string; severity: string; n: number }>();
+    for (const e of events) {
+      const key = `${e.type}|${e.severity}`;
+      const c = counts.get(key);
+      if (c) c.n++;
+      else counts.set(key, { type: e.type, severity: e.severity, n: 1 });
+    }
+    for (const c of counts.values()) this.accepted.inc({ type: c.type, severity: c.severity }, c.n);
+  }
+
   constructor(src: MetricsSources) {
     const r = this.registry;
     this.accepted = new Counter({

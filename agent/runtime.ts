@@ -152,6 +152,7 @@ export class Agent {
         Object.fromEntries(Object.entries(this.supervisor.health()).map(([k, v]) => [k, v.restarts])),
       lastSeq: () => this.outbox.lastSeq,
     });
+    this.outbox.onAccepted((accepted) => this.metrics.countAccepted(accepted));
   }
 
   /** Open the outbox, connect, start the drivers. Resolves when the agent is READY. */
@@ -218,12 +219,7 @@ export class Agent {
     // wait for an fsync (milliseconds on SD/eMMC, DESIGN §11) nor fail with a full disk; the event
     // itself still takes the durable path below.
     this.actions.onEvent(ev);
-    const p = this.outbox.accept(ev);
-    p.then(
-      (accepted) => this.metrics.accepted.inc({ type: accepted.type, severity: accepted.severity }),
-      () => undefined,
-    );
-    return p;
+    return this.outbox.accept(ev);
   }
 
   private onModelEvent(entry: DeviceEntry, ev: ModelEvent): void {

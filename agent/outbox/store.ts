@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { errorMessage, WardgateError } from '../errors.js';
 import { laneOf, type MakeEventInput, type NewEvent, SEVERITIES, type Severity, type WgEvent } from '../event.js';
+import { eventJson } from '../event-json.js';
 import { CheckpointWorker } from './checkpoint.js';
 import { openOutboxDb, type Quarantine, SeqReservation } from './db.js';
 import { evictOldest } from './evict.js';
@@ -64,7 +65,7 @@ export class Outbox {
   private ackScheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private listeners: Array<() => void> = [];
+  private listeners: Array<(accepted: readonly WgEvent[]) => void> = [];
   diskLow: { since: number; error: string } | undefined;
   /** Over the byte cap with nothing evictable left (alarms only): kept, and reported. */
   alarmsOverCap = false;
@@ -82,7 +83,10 @@ export class Outbox {
       insert: db.prepare(
         'INSERT INTO events (seq, lane, topic, payload, bytes, accepted_ms, unsynced) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
-      setMeta: db.prepare('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v'),
+      setCounters: db.prepare(
+        `INSERT INTO meta (k, v) VALUES ${Array.from({ length: 1 + 2 * LANES }, () => '(?, ?)').join(', ')}
+         ON CONFLICT(k) DO UPDATE SET v = excluded.v`,
+      ),
       getMeta: db.prepare<[string], { v: number }>('SELECT v FROM meta WHERE k = ?'),
       fetch: db.prepare<
         [number, number, number],
@@ -120,7 +124,7 @@ export class Outbox {
     return this.seq;
   }
 
-  /** Resolves once the event is committed and synced to disk. */
+  /** Resolves once the event is committed and synced to disk. Takes ownership of `ev` (it gets its `seq`). */
   accept(ev: NewEvent): Promise<WgEvent> {
     if (this.closed) return Promise.reject(new WardgateError('WG_ERR_OUTBOX_CLOSED'));
     return new Promise<WgEvent>((resolve, reject) => {
@@ -132,15 +136,17 @@ export class Outbox {
     });
   }
 
-  /** Called after every commit that added rows or settled acknowledged ones. */
-  onAccepted(listener: () => void): void {
+  /** Called after every commit that added rows (with the events accepted) or settled acknowledged ones. */
+  onAccepted(listener: (accepted: readonly WgEvent[]) => void): void {
     this.listeners.push(listener);
   }
 
   private insertRow(ev: NewEvent, now: number): WgEvent {
     const seq = ++this.seq;
-    const full: WgEvent = { ...ev, seq };
-    const payload = JSON.stringify(full);
+    // The outbox owns an event once accepted: give it its seq in place (no copy per event).
+    const full = ev as WgEvent;
+    full.seq = seq;
+    const payload = eventJson(ev, seq);
     const lane = laneOf(ev.severity);
     const bytes = Buffer.byteLength(payload) + 64; // row overhead, so the cap tracks the file size
     this.stmts.insert.run(seq, lane, this.opts.topicOf(ev), payload, bytes, now, ev.clock.synced ? 0 : 1);
@@ -149,12 +155,11 @@ export class Outbox {
     return full;
   }
 
+  /** All counters in one statement (it runs in every commit, the alarm path included). */
   private writeCounters(): void {
-    this.stmts.setMeta.run('last_seq', this.seq);
-    for (let l = 0; l < LANES; l++) {
-      this.stmts.setMeta.run(`count_${l}`, this.count[l] ?? 0);
-      this.stmts.setMeta.run(`bytes_${l}`, this.bytes[l] ?? 0);
-    }
+    const args: Array<string | number> = ['last_seq', this.seq];
+    for (let l = 0; l < LANES; l++) args.push(`count_${l}`, this.count[l] ?? 0, `bytes_${l}`, this.bytes[l] ?? 0);
+    this.stmts.setCounters.run(...args);
   }
 
   private flush(): void {
@@ -188,7 +193,7 @@ export class Outbox {
       this.diskLow = undefined;
     }
     for (const [i, p] of batch.entries()) p.resolve(accepted[i] as WgEvent);
-    for (const l of this.listeners) l();
+    for (const l of this.listeners) l(accepted);
   }
 
   /** Keep alarms in memory when the disk refuses them, say so, and retry. Nothing is dropped. */
@@ -276,7 +281,7 @@ export class Outbox {
       if (evicted.length > 0) this.recordEviction(evicted, 'age', now);
       this.writeCounters();
     })();
-    if (evicted.length > 0) for (const l of this.listeners) l();
+    if (evicted.length > 0) for (const l of this.listeners) l([]);
     return evicted.length;
   }
 
@@ -334,7 +339,7 @@ export class Outbox {
     } finally {
       this.db.pragma('synchronous = FULL');
     }
-    for (const l of this.listeners) l(); // window slots were freed
+    for (const l of this.listeners) l([]); // window slots were freed
   }
 
   get inflightCount(): number {
