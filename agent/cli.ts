@@ -1,7 +1,7 @@
 // wardgate's command line (DESIGN §10).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, EXIT_CONFIG, loadConfig } from './config/load.js';
+import { ConfigError, EXIT_CONFIG } from './config/errors.js';
 import { errorMessage } from './errors.js';
 import { hashToken, newToken } from './web/auth.js';
 import { hashPassword } from './web/password.js';
@@ -41,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
         return 64;
       }
       try {
+        const { loadConfig } = await import('./config/load.js');
         const cfg = loadConfig(file);
         process.stdout.write(`${file}: ok (gateway ${cfg.gateway.id}, ${cfg.devices.length} devices)\n`);
         return 0;

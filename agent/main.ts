@@ -1,6 +1,7 @@
 // `wardgate run`: load and validate the config, start the agent and its web server, tell systemd
 // when READY, and stop gracefully on SIGTERM/SIGINT.
-import { ConfigError, EXIT_CONFIG, loadConfig } from './config/load.js';
+import { ConfigError, EXIT_CONFIG } from './config/errors.js';
+import { loadConfig } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createLogger } from './log.js';
 import { Agent } from './runtime.js';

@@ -5,23 +5,11 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { outputAndActionProblems } from '../actions/validate.js';
-import { WardgateError } from '../errors.js';
 import { shippedFile } from '../paths.js';
+import { ConfigError } from './errors.js';
 import type { Config } from './types.js';
 
-export const EXIT_CONFIG = 78; // EX_CONFIG from sysexits.h: systemd and installers know it
-
-export class ConfigError extends WardgateError {
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super(
-      'WG_ERR_CONFIG_INVALID',
-      `${file}: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join('\n')}`,
-    );
-  }
-}
+export { ConfigError, EXIT_CONFIG } from './errors.js';
 
 let validator: ReturnType<Ajv['compile']> | undefined;
 function validate(doc: unknown): ErrorObject[] {

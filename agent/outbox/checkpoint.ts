@@ -1,7 +1,12 @@
-// WAL checkpoints on wardgate's schedule, in a worker thread with its own connection, so the alarm
-// path never waits behind one (SQLite's automatic checkpoint runs inside the committing call).
+// WAL checkpoints on wardgate's schedule, never inside a commit (SQLite's automatic checkpoint
+// runs inside the committing call: measured p99 16 ms vs 2.5 ms without). Two modes:
+//  - idle: when nothing was written for a moment, a PASSIVE checkpoint on the main connection
+//    (small, because it runs often); no extra thread, so an idle box stays small (~10 MiB less);
+//  - busy: a box that is never idle (a backlog being drained, a flood) gets a worker thread with
+//    its own connection, so the event loop never waits; it stops again after a quiet minute.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 
 // Inline source: works the same from agent/ under vitest and from dist/ in production.
@@ -29,7 +34,7 @@ parentPort.on('message', (m) => {
 });
 `;
 
-export class CheckpointWorker {
+class CheckpointWorker {
   private readonly worker: Worker;
   lastResult: { ok: boolean; log?: number; checkpointed?: number; error?: string; at: number } | undefined;
 
@@ -60,5 +65,87 @@ export class CheckpointWorker {
       void this.worker.terminate();
     });
     await done;
+  }
+}
+
+export interface CheckpointOptions {
+  intervalMs: number;
+  /** No write for this long counts as an idle moment. */
+  idleMs?: number;
+  /** Writes without an idle moment for this long start the worker. */
+  busyMs?: number;
+  /** Idle this long with the worker running stops it. */
+  workerIdleStopMs?: number;
+}
+
+export class CheckpointScheduler {
+  private lastWriteAt = 0;
+  private lastCheckpointAt = Date.now();
+  private dirty = false;
+  private worker: CheckpointWorker | undefined;
+  private readonly timer: NodeJS.Timeout;
+  idleCheckpoints = 0;
+  workerStarts = 0;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly path: string,
+    private readonly opts: CheckpointOptions,
+    private readonly log: Logger,
+  ) {
+    this.timer = setInterval(() => this.tick(), opts.intervalMs);
+    this.timer.unref();
+  }
+
+  /** The outbox committed something. */
+  noteWrite(now = Date.now()): void {
+    this.lastWriteAt = now;
+    this.dirty = true;
+  }
+
+  get workerRunning(): boolean {
+    return this.worker !== undefined;
+  }
+
+  private tick(now = Date.now()): void {
+    const idle = now - this.lastWriteAt >= (this.opts.idleMs ?? 250);
+    if (this.worker) {
+      if (idle && now - this.lastWriteAt >= (this.opts.workerIdleStopMs ?? 60_000)) {
+        const w = this.worker;
+        this.worker = undefined;
+        void w.stop();
+      }
+      return;
+    }
+    if (!this.dirty) return;
+    if (idle) {
+      try {
+        const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as Array<{
+          busy: number;
+          log: number;
+          checkpointed: number;
+        }>;
+        if (r && r.busy === 0 && r.log === r.checkpointed) {
+          this.dirty = false;
+          // A WAL that grew big (an outage's backlog) is cut back to nothing once caught up.
+          if (r.log > 4096) this.db.pragma('wal_checkpoint(TRUNCATE)');
+        }
+        this.lastCheckpointAt = now;
+        this.idleCheckpoints++;
+      } catch (err) {
+        this.log.warn({ err }, 'outbox idle checkpoint failed');
+      }
+    } else if (now - this.lastCheckpointAt >= (this.opts.busyMs ?? 5000)) {
+      this.log.info('outbox busy with no idle moment: checkpointing from a worker thread');
+      this.worker = new CheckpointWorker(this.path, this.opts.intervalMs, this.log);
+      this.workerStarts++;
+      this.dirty = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.worker?.stop();
+    this.worker = undefined;
   }
 }

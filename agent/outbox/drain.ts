@@ -10,6 +10,8 @@ import type { Outbox, OutboxRow } from './store.js';
 export interface DrainTarget {
   readonly connected: boolean;
   publish(topic: string, payload: string, opts?: PublishOptions): Promise<void>;
+  /** Optional: coalesce the publishes made inside `fn` into one write. */
+  batch?(fn: () => void): void;
 }
 
 export interface DrainOptions {
@@ -35,7 +37,9 @@ export class Drain {
     private readonly target: DrainTarget,
     private readonly opts: DrainOptions,
   ) {
-    outbox.onAccepted(() => this.pump());
+    outbox.onAccepted((accepted) =>
+      this.pump(accepted.some((e) => e.severity === 'critical' || e.severity === 'high')),
+    );
   }
 
   /** Start (or restart after a reconnect): rewind to the oldest unacknowledged row. */
@@ -51,17 +55,30 @@ export class Drain {
     this.running = false;
   }
 
-  pump(): void {
+  /**
+   * Fill the in-flight window. Refills wait until a quarter of the window is free (one query per
+   * batch, not per PUBACK), except when nothing is in flight or an alarm was just accepted.
+   */
+  pump(urgent = false): void {
     if (!this.running || this.pumping || !this.target.connected) return;
     this.pumping = true;
     try {
       // Acked rows count until their delete commits, so a crash never resends more than one window.
-      const room = this.opts.window - this.outbox.unsettledCount;
+      const unsettled = this.outbox.unsettledCount;
+      const room = this.opts.window - unsettled;
       if (room <= 0) return;
-      for (const row of this.outbox.nextBatch(room)) this.send(row);
+      if (!urgent && unsettled > 0 && room < this.opts.window / 4) return;
+      const rows = this.outbox.nextBatch(room);
+      if (rows.length === 0) return;
+      if (this.target.batch) this.target.batch(() => this.sendAll(rows));
+      else this.sendAll(rows);
     } finally {
       this.pumping = false;
     }
+  }
+
+  private sendAll(rows: OutboxRow[]): void {
+    for (const row of rows) this.send(row);
   }
 
   private payloadOf(row: OutboxRow): string {

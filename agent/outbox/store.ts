@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { errorMessage, WardgateError } from '../errors.js';
 import { laneOf, type MakeEventInput, type NewEvent, SEVERITIES, type Severity, type WgEvent } from '../event.js';
 import { eventJson } from '../event-json.js';
-import { CheckpointWorker } from './checkpoint.js';
+import { CheckpointScheduler } from './checkpoint.js';
 import { openOutboxDb, type Quarantine, SeqReservation } from './db.js';
 import { evictOldest } from './evict.js';
 import { toRanges } from './ranges.js';
@@ -53,7 +53,7 @@ export class Outbox {
   readonly quarantined: Quarantine | undefined;
   private readonly db: Database.Database;
   private readonly reservation: SeqReservation;
-  private readonly checkpointer: CheckpointWorker | undefined;
+  readonly checkpointer: CheckpointScheduler | undefined;
   private seq: number;
   private readonly count = new Array<number>(LANES).fill(0);
   private readonly bytes = new Array<number>(LANES).fill(0);
@@ -95,6 +95,9 @@ export class Outbox {
       del: db.prepare<[number], { lane: number; bytes: number }>(
         'DELETE FROM events WHERE seq = ? RETURNING lane, bytes',
       ),
+      // Prepared once: db.pragma() parses its statement on every call (measured: 8% of a drain).
+      syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+      syncFull: db.prepare('PRAGMA synchronous = FULL'),
       oldest: db.prepare<[number], { accepted_ms: number }>(
         'SELECT accepted_ms FROM events WHERE lane = ? ORDER BY seq LIMIT 1',
       ),
@@ -107,7 +110,12 @@ export class Outbox {
       this.bytes[l] = meta(`bytes_${l}`);
     }
     if (opts.checkpointIntervalMs !== 0) {
-      this.checkpointer = new CheckpointWorker(path, opts.checkpointIntervalMs ?? 1000, opts.log);
+      this.checkpointer = new CheckpointScheduler(
+        this.db,
+        path,
+        { intervalMs: opts.checkpointIntervalMs ?? 1000 },
+        opts.log,
+      );
     }
     if (opened.quarantined) {
       const q = opened.quarantined;
@@ -193,6 +201,7 @@ export class Outbox {
       this.diskLow = undefined;
     }
     for (const [i, p] of batch.entries()) p.resolve(accepted[i] as WgEvent);
+    this.checkpointer?.noteWrite();
     for (const l of this.listeners) l(accepted);
   }
 
@@ -281,6 +290,7 @@ export class Outbox {
       if (evicted.length > 0) this.recordEviction(evicted, 'age', now);
       this.writeCounters();
     })();
+    this.checkpointer?.noteWrite();
     if (evicted.length > 0) for (const l of this.listeners) l([]);
     return evicted.length;
   }
@@ -323,7 +333,7 @@ export class Outbox {
     const seqs = this.acked;
     this.acked = [];
     // A lost delete only means a duplicate after a crash, so it does not pay for an fsync.
-    this.db.pragma('synchronous = NORMAL');
+    this.stmts.syncNormal.run();
     try {
       this.db.transaction(() => {
         for (const s of seqs) {
@@ -337,8 +347,9 @@ export class Outbox {
     } catch (err) {
       this.opts.log.error({ err, count: seqs.length }, 'outbox delete failed; rows will be sent again');
     } finally {
-      this.db.pragma('synchronous = FULL');
+      this.stmts.syncFull.run();
     }
+    this.checkpointer?.noteWrite();
     for (const l of this.listeners) l([]); // window slots were freed
   }
 

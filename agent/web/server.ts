@@ -1,5 +1,4 @@
 // The box's local web server: /healthz for anyone, everything else behind a bearer token.
-import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ERRORS, type ErrorCode, errorMessage, WardgateError } from '../errors.js';
@@ -14,7 +13,20 @@ export interface WebOptions {
   log: Logger;
 }
 
-const strictAjv = new Ajv({ allErrors: true, coerceTypes: false, strict: false });
+/**
+ * `{"active": true|false}` and nothing else. Checked by hand: no coercion ("yes" is a mistake to
+ * report, not to guess at), and no second JSON-schema compiler in an agent that should stay small.
+ */
+function simBody(body: unknown): boolean {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new WardgateError('WG_ERR_HTTP_BAD_REQUEST', 'body must be a JSON object {"active": true|false}');
+  }
+  const extra = Object.keys(body).filter((k) => k !== 'active');
+  if (extra.length > 0) throw new WardgateError('WG_ERR_HTTP_BAD_REQUEST', `unknown key(s): ${extra.join(', ')}`);
+  const { active } = body as { active?: unknown };
+  if (typeof active !== 'boolean') throw new WardgateError('WG_ERR_HTTP_BAD_REQUEST', '"active" must be true or false');
+  return active;
+}
 
 function sendError(reply: FastifyReply, status: number, code: ErrorCode, detail?: string) {
   return reply.code(status).send({ error: { code, message: detail ? `${ERRORS[code]}: ${detail}` : ERRORS[code] } });
@@ -71,27 +83,11 @@ export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: F
   app.get('/api/devices', async () => ({ devices: agent.deviceStates() }));
   app.get('/api/outputs', async () => ({ outputs: agent.outputs() }));
 
-  app.post<{ Params: { device: string; input: string }; Body: { active: boolean } }>(
+  app.post<{ Params: { device: string; input: string }; Body: unknown }>(
     '/api/sim/:device/:input',
-    {
-      schema: {
-        params: { type: 'object', properties: { device: { type: 'string' }, input: { type: 'string' } } },
-        body: {
-          type: 'object',
-          required: ['active'],
-          additionalProperties: false,
-          properties: { active: { type: 'boolean' } },
-        },
-      },
-      // No coercion: "active": "yes" is a mistake to report, not to guess at.
-      validatorCompiler: ({ schema }) => {
-        const validate = strictAjv.compile(schema);
-        return (data: unknown) =>
-          validate(data) ? { value: data } : { error: new Error(strictAjv.errorsText(validate.errors)) };
-      },
-    },
     async (req, reply) => {
-      const result = await agent.simulate(req.params.device, req.params.input, req.body.active);
+      const active = simBody(req.body);
+      const result = await agent.simulate(req.params.device, req.params.input, active);
       return reply.code(result.pending ? 202 : 200).send({
         accepted: result.accepted.map((e) => ({ id: e.id, seq: e.seq, type: e.type, severity: e.severity })),
         pending: result.pending,

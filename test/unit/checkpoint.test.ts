@@ -1,0 +1,59 @@
+// WAL checkpoints on wardgate's schedule: at idle moments on the main connection, and from a
+// worker thread only while the box is never idle.
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeEvent } from '../../agent/event.js';
+import { createLogger } from '../../agent/log.js';
+import { Outbox } from '../../agent/outbox/store.js';
+import { tempDir } from '../helpers/config.js';
+import { waitFor } from '../helpers/ports.js';
+
+const src = { gateway: 'g', site: 's', clockSynced: () => true };
+const ev = (n: number) =>
+  makeEvent(src, { device: 'd', deviceType: 'panic-button', type: 'input.active', data: { n, pad: 'x'.repeat(500) } });
+
+function open(dir: string) {
+  return new Outbox({
+    dataDir: dir,
+    maxBytes: 1e9,
+    checkpointIntervalMs: 100,
+    log: createLogger('fatal'),
+    gatewayEvent: (i) => makeEvent(src, { ...i, device: 'g', deviceType: 'gateway' }),
+    topicOf: (e) => `events/${e.deviceType}/${e.device}`,
+  });
+}
+
+describe('outbox checkpoints', () => {
+  it('checkpoints and truncates the WAL at an idle moment, without a worker', async () => {
+    const dir = tempDir();
+    const o = open(dir);
+    await Promise.all(Array.from({ length: 20_000 }, (_, i) => o.accept(ev(i))));
+    const wal = join(dir, 'outbox.db-wal');
+    expect(statSync(wal).size).toBeGreaterThan((4096 * 4096) / 4); // the commit did not checkpoint
+    await waitFor(() => statSync(wal).size === 0, 10_000, 'WAL truncated');
+    expect(o.checkpointer?.idleCheckpoints).toBeGreaterThan(0);
+    expect(o.checkpointer?.workerStarts).toBe(0);
+    expect(o.depth).toBe(20_000);
+    await o.close();
+  });
+
+  it('starts a worker when writes never pause, and the data stays intact', async () => {
+    const dir = tempDir();
+    const o = open(dir);
+    const until = Date.now() + 6500;
+    let n = 0;
+    while (Date.now() < until) {
+      await Promise.all(Array.from({ length: 50 }, () => o.accept(ev(n++))));
+      await new Promise((r) => setTimeout(r, 20)); // busy: never 250 ms without a write
+    }
+    expect(o.checkpointer?.workerStarts).toBe(1);
+    expect(o.checkpointer?.workerRunning).toBe(true);
+    expect(o.depth).toBe(n);
+    await o.close();
+    const again = open(dir);
+    expect(again.depth).toBe(n);
+    expect(again.lastSeq).toBe(n);
+    await again.close();
+  }, 20_000);
+});
