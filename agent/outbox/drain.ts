@@ -28,6 +28,7 @@ const LANE_NAMES = ['critical', 'high', 'normal', 'low'] as const;
 export class Drain {
   private generation = 0;
   private running = false;
+  private readonly laneOpts: readonly PublishOptions[];
   private pumping = false;
   published = 0;
   restamped = 0;
@@ -37,6 +38,13 @@ export class Drain {
     private readonly target: DrainTarget,
     private readonly opts: DrainOptions,
   ) {
+    // One options object per lane, made once (the seq is in the payload, not a property).
+    this.laneOpts = LANE_NAMES.map((severity, lane) =>
+      Object.freeze({
+        userProperties: { severity },
+        ...(lane >= 2 && opts.telemetryExpirySec > 0 ? { expirySec: opts.telemetryExpirySec } : {}),
+      }),
+    );
     outbox.onAccepted((accepted) =>
       this.pump(accepted.some((e) => e.severity === 'critical' || e.severity === 'high')),
     );
@@ -95,11 +103,7 @@ export class Drain {
 
   private send(row: OutboxRow): void {
     const gen = this.generation;
-    const lane = LANE_NAMES[row.lane] ?? 'low';
-    const opts: PublishOptions = {
-      userProperties: { severity: lane, seq: String(row.seq) },
-      ...(row.lane >= 2 && this.opts.telemetryExpirySec > 0 ? { expirySec: this.opts.telemetryExpirySec } : {}),
-    };
+    const opts = this.laneOpts[row.lane] ?? {};
     this.target.publish(this.opts.fullTopic(row.topic), this.payloadOf(row), opts).then(
       () => {
         if (gen !== this.generation) return; // a stale ack from a previous connection: resent anyway

@@ -14,7 +14,7 @@ export interface EvictLimit {
 export function evictOldest(
   db: Database.Database,
   lane: number,
-  inflight: ReadonlySet<number>,
+  inflight: { has(seq: number): boolean },
   limit: EvictLimit,
 ): { seqs: number[]; bytes: number } {
   const select = db.prepare<[number, number, number], { seq: number; bytes: number; accepted_ms: number }>(

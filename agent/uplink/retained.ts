@@ -7,6 +7,8 @@ import { type TopicContext, topics } from './topics.js';
 
 export class RetainedPublisher {
   private readonly states = new Map<string, unknown>();
+  private readonly dirty = new Set<string>();
+  private flushScheduled = false;
 
   constructor(
     private readonly uplink: Uplink,
@@ -29,9 +31,20 @@ export class RetainedPublisher {
     this.send(topics.health(this.ctx), payload);
   }
 
+  /**
+   * Coalesced: a press changes a button's state twice in one turn, and neither copy may go out
+   * ahead of the alarm itself (whose commit is already queued for this turn's end).
+   */
   setState(device: string, state: unknown): void {
     this.states.set(device, state);
-    this.send(topics.state(this.ctx, device), state);
+    this.dirty.add(device);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (const d of this.dirty) this.send(topics.state(this.ctx, d), this.states.get(d));
+      this.dirty.clear();
+    });
   }
 
   republishAll(): void {
