@@ -15,9 +15,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.sqlitePath);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 1000');
-let stopped = false;
-function tick() {
-  if (stopped) return;
+parentPort.on('message', (m) => {
+  if (m === 'stop') { db.close(); parentPort.postMessage({ stopped: true }); return; }
   try {
     // PASSIVE never blocks the writer; TRUNCATE only when a passive pass caught everything up.
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
@@ -26,11 +25,6 @@ function tick() {
   } catch (err) {
     parentPort.postMessage({ ok: false, error: String(err && err.message || err) });
   }
-  timer = setTimeout(tick, workerData.intervalMs);
-}
-let timer = setTimeout(tick, workerData.intervalMs);
-parentPort.on('message', (m) => {
-  if (m === 'stop') { stopped = true; clearTimeout(timer); db.close(); parentPort.postMessage({ stopped: true }); }
 });
 `;
 
@@ -38,9 +32,9 @@ class CheckpointWorker {
   private readonly worker: Worker;
   lastResult: { ok: boolean; log?: number; checkpointed?: number; error?: string; at: number } | undefined;
 
-  constructor(path: string, intervalMs: number, log: Logger) {
+  constructor(path: string, log: Logger) {
     const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, intervalMs, sqlitePath } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, sqlitePath } });
     this.worker.unref();
     this.worker.on('message', (m: { ok?: boolean; stopped?: boolean; error?: string }) => {
       if (m.stopped) return;
@@ -48,6 +42,10 @@ class CheckpointWorker {
       if (m.ok === false) log.warn({ error: m.error }, 'outbox checkpoint failed');
     });
     this.worker.on('error', (err) => log.error({ err }, 'outbox checkpoint worker died'));
+  }
+
+  checkpoint(): void {
+    this.worker.postMessage('checkpoint');
   }
 
   async stop(): Promise<void> {
@@ -70,21 +68,27 @@ class CheckpointWorker {
 
 export interface CheckpointOptions {
   intervalMs: number;
-  /** No write for this long counts as an idle moment. */
+  /** No write for this long counts as an idle moment: checkpoint then, on the main connection. */
   idleMs?: number;
-  /** Writes without an idle moment for this long start the worker. */
+  /** Without an idle moment, checkpoint (from the worker) once this much was written... */
+  busyBytes?: number;
+  /** ...or this long after the last checkpoint. */
   busyMs?: number;
   /** Idle this long with the worker running stops it. */
   workerIdleStopMs?: number;
+  /** The busy path starts only after this long without any idle moment. */
+  busyAfterMs?: number;
 }
 
 export class CheckpointScheduler {
   private lastWriteAt = 0;
   private lastCheckpointAt = Date.now();
-  private dirty = false;
+  private lastIdleAt = Date.now();
+  private bytesSince = 0;
   private worker: CheckpointWorker | undefined;
   private readonly timer: NodeJS.Timeout;
   idleCheckpoints = 0;
+  busyCheckpoints = 0;
   workerStarts = 0;
 
   constructor(
@@ -97,10 +101,10 @@ export class CheckpointScheduler {
     this.timer.unref();
   }
 
-  /** The outbox committed something. */
-  noteWrite(now = Date.now()): void {
+  /** The outbox committed about `bytes` of changes. */
+  noteWrite(bytes: number, now = Date.now()): void {
     this.lastWriteAt = now;
-    this.dirty = true;
+    this.bytesSince += bytes;
   }
 
   get workerRunning(): boolean {
@@ -108,38 +112,51 @@ export class CheckpointScheduler {
   }
 
   private tick(now = Date.now()): void {
-    const idle = now - this.lastWriteAt >= (this.opts.idleMs ?? 250);
-    if (this.worker) {
-      if (idle && now - this.lastWriteAt >= (this.opts.workerIdleStopMs ?? 60_000)) {
-        const w = this.worker;
-        this.worker = undefined;
-        void w.stop();
-      }
+    const quietMs = now - this.lastWriteAt;
+    if (this.worker && quietMs >= (this.opts.workerIdleStopMs ?? 60_000)) {
+      const w = this.worker;
+      this.worker = undefined;
+      void w.stop();
+    }
+    if (quietMs >= (this.opts.idleMs ?? 1000)) {
+      this.lastIdleAt = now;
+      if (this.bytesSince > 0) this.idleCheckpoint(now);
       return;
     }
-    if (!this.dirty) return;
-    if (idle) {
-      try {
-        const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as Array<{
-          busy: number;
-          log: number;
-          checkpointed: number;
-        }>;
-        if (r && r.busy === 0 && r.log === r.checkpointed) {
-          this.dirty = false;
-          // A WAL that grew big (an outage's backlog) is cut back to nothing once caught up.
-          if (r.log > 4096) this.db.pragma('wal_checkpoint(TRUNCATE)');
-        }
-        this.lastCheckpointAt = now;
-        this.idleCheckpoints++;
-      } catch (err) {
-        this.log.warn({ err }, 'outbox idle checkpoint failed');
-      }
-    } else if (now - this.lastCheckpointAt >= (this.opts.busyMs ?? 5000)) {
+    if (this.bytesSince === 0 || now - this.lastIdleAt < (this.opts.busyAfterMs ?? 5000)) return;
+    // Never idle (a drain, a flood): checkpoint rarely, off the event loop. Each checkpoint's
+    // fsync competes with the alarm commits' fsync for the disk, so not every second.
+    const due =
+      this.bytesSince >= (this.opts.busyBytes ?? 16 * 1024 * 1024) ||
+      now - this.lastCheckpointAt >= (this.opts.busyMs ?? 30_000);
+    if (!due) return;
+    if (!this.worker) {
       this.log.info('outbox busy with no idle moment: checkpointing from a worker thread');
-      this.worker = new CheckpointWorker(this.path, this.opts.intervalMs, this.log);
+      this.worker = new CheckpointWorker(this.path, this.log);
       this.workerStarts++;
-      this.dirty = false;
+    }
+    this.worker.checkpoint();
+    this.busyCheckpoints++;
+    this.bytesSince = 0;
+    this.lastCheckpointAt = now;
+  }
+
+  private idleCheckpoint(now: number): void {
+    try {
+      const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as Array<{
+        busy: number;
+        log: number;
+        checkpointed: number;
+      }>;
+      if (r && r.busy === 0 && r.log === r.checkpointed) {
+        this.bytesSince = 0;
+        // A WAL that grew big (an outage's backlog) is cut back to nothing once caught up.
+        if (r.log > 4096) this.db.pragma('wal_checkpoint(TRUNCATE)');
+      }
+      this.lastCheckpointAt = now;
+      this.idleCheckpoints++;
+    } catch (err) {
+      this.log.warn({ err }, 'outbox idle checkpoint failed');
     }
   }
 

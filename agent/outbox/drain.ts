@@ -38,6 +38,7 @@ export class Drain {
     private readonly target: DrainTarget,
     private readonly opts: DrainOptions,
   ) {
+    outbox.ackBatch = Math.max(1, Math.floor(opts.window / 4));
     // One options object per lane, made once (the seq is in the payload, not a property).
     this.laneOpts = LANE_NAMES.map((severity, lane) =>
       Object.freeze({

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { errorMessage, WardgateError } from '../errors.js';
 import { laneOf, type MakeEventInput, type NewEvent, SEVERITIES, type Severity, type WgEvent } from '../event.js';
 import { eventJson } from '../event-json.js';
-import { CheckpointScheduler } from './checkpoint.js';
+import { type CheckpointOptions, CheckpointScheduler } from './checkpoint.js';
 import { openOutboxDb, type Quarantine, SeqReservation } from './db.js';
 import { evictOldest } from './evict.js';
 import { toRanges } from './ranges.js';
@@ -15,12 +15,15 @@ import { toRanges } from './ranges.js';
 export const LANES = SEVERITIES.length;
 const EVICTABLE: Severity[] = ['low', 'normal']; // never critical or high
 const RETRY_MS = 1000;
+const ACK_DELAY_MS = 20;
 
 export interface OutboxOptions {
   dataDir: string;
   maxBytes: number;
   maxAgeMs?: Partial<Record<Severity, number>>;
   checkpointIntervalMs?: number;
+  /** Checkpoint thresholds (tests shorten them). */
+  checkpoint?: Partial<Omit<CheckpointOptions, 'intervalMs'>>;
   log: Logger;
   /** Builds the outbox's own events (evicted, quarantined, disk low). */
   gatewayEvent: (input: Omit<MakeEventInput, 'device' | 'deviceType'>) => NewEvent;
@@ -65,7 +68,7 @@ export class Outbox {
   private pending: Pending[] = [];
   private acked: number[] = [];
   private flushScheduled = false;
-  private ackScheduled = false;
+  private ackTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private listeners: Array<(accepted: readonly WgEvent[]) => void> = [];
@@ -121,7 +124,7 @@ export class Outbox {
       this.checkpointer = new CheckpointScheduler(
         this.db,
         path,
-        { intervalMs: opts.checkpointIntervalMs ?? 1000 },
+        { intervalMs: opts.checkpointIntervalMs ?? 1000, ...opts.checkpoint },
         opts.log,
       );
     }
@@ -173,6 +176,11 @@ export class Outbox {
   }
 
   /** All counters in one statement (it runs in every commit, the alarm path included). */
+  /** Approximate bytes a commit wrote (payloads plus index and row overhead). */
+  private bytesOf(events: readonly WgEvent[]): number {
+    return events.length * 512;
+  }
+
   private writeCounters(): void {
     const args: Array<string | number> = ['last_seq', this.seq];
     for (let l = 0; l < LANES; l++) args.push(`count_${l}`, this.count[l] ?? 0, `bytes_${l}`, this.bytes[l] ?? 0);
@@ -210,7 +218,7 @@ export class Outbox {
       this.diskLow = undefined;
     }
     for (const [i, p] of batch.entries()) p.resolve(accepted[i] as WgEvent);
-    this.checkpointer?.noteWrite();
+    this.checkpointer?.noteWrite(this.bytesOf(accepted));
     for (const l of this.listeners) l(accepted);
   }
 
@@ -299,7 +307,7 @@ export class Outbox {
       if (evicted.length > 0) this.recordEviction(evicted, 'age', now);
       this.writeCounters();
     })();
-    this.checkpointer?.noteWrite();
+    this.checkpointer?.noteWrite(evicted.length * 64 + 512);
     if (evicted.length > 0) for (const l of this.listeners) l([]);
     return evicted.length;
   }
@@ -330,14 +338,25 @@ export class Outbox {
   ack(seq: number): void {
     if (!this.inflight.has(seq)) return; // not sent in this connection: a stale acknowledgement
     this.acked.push(seq);
-    if (!this.ackScheduled) {
-      this.ackScheduled = true;
+    // Deletes wait a moment and go in batches: a delete transaction right before the next alarm's
+    // commit would make that commit wait for it. A quarter of the window forces a batch out, so
+    // the drain never stalls on slots held by acknowledged rows.
+    if (this.acked.length >= this.ackBatch) {
+      if (this.ackTimer) clearTimeout(this.ackTimer);
+      this.ackTimer = undefined;
       setImmediate(() => this.flushAcks());
+    } else if (!this.ackTimer) {
+      this.ackTimer = setTimeout(() => {
+        this.ackTimer = undefined;
+        this.flushAcks();
+      }, ACK_DELAY_MS);
     }
   }
 
+  /** Acknowledged rows deleted per batch at the latest (the drain sets it to a quarter window). */
+  ackBatch = 16;
+
   private flushAcks(): void {
-    this.ackScheduled = false;
     if (this.acked.length === 0 || this.closed) return;
     const seqs = this.acked.sort((a, b) => a - b);
     this.acked = [];
@@ -368,7 +387,7 @@ export class Outbox {
     } finally {
       this.stmts.syncFull.run();
     }
-    this.checkpointer?.noteWrite();
+    this.checkpointer?.noteWrite(seqs.length * 64 + 512);
     for (const l of this.listeners) l([]); // window slots were freed
   }
 
@@ -416,6 +435,8 @@ export class Outbox {
       this.retryTimer = undefined;
     }
     this.flush();
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
     this.flushAcks();
     this.closed = true;
     for (const p of this.pending)

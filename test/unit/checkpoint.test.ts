@@ -18,6 +18,7 @@ function open(dir: string) {
     dataDir: dir,
     maxBytes: 1e9,
     checkpointIntervalMs: 100,
+    checkpoint: { idleMs: 250, busyBytes: 1024 * 1024, busyAfterMs: 1500 },
     log: createLogger('fatal'),
     gatewayEvent: (i) => makeEvent(src, { ...i, device: 'g', deviceType: 'gateway' }),
     topicOf: (e) => `events/${e.deviceType}/${e.device}`,
@@ -41,7 +42,7 @@ describe('outbox checkpoints', () => {
   it('starts a worker when writes never pause, and the data stays intact', async () => {
     const dir = tempDir();
     const o = open(dir);
-    const until = Date.now() + 6500;
+    const until = Date.now() + 3000;
     let n = 0;
     while (Date.now() < until) {
       await Promise.all(Array.from({ length: 50 }, () => o.accept(ev(n++))));
@@ -49,6 +50,8 @@ describe('outbox checkpoints', () => {
     }
     expect(o.checkpointer?.workerStarts).toBe(1);
     expect(o.checkpointer?.workerRunning).toBe(true);
+    expect(o.checkpointer?.busyCheckpoints).toBeGreaterThan(0);
+    expect(o.checkpointer?.idleCheckpoints).toBe(0);
     expect(o.depth).toBe(n);
     await o.close();
     const again = open(dir);
