@@ -17,6 +17,7 @@ import {
   benchConfig,
   benchLogger,
   type Check,
+  DEPLOYED_NODE_FLAGS,
   exited,
   flag,
   isMain,
@@ -169,6 +170,7 @@ async function drainAgent(n: number, profileDir: string | undefined): Promise<Dr
       // WG_BENCH_AGENT_FLAGS: node flags to try on the agent (e.g. --max-old-space-size=48).
       execArgv: [
         '--expose-gc',
+        ...DEPLOYED_NODE_FLAGS, // as systemd runs it
         ...(process.env.WG_BENCH_AGENT_FLAGS?.split(' ').filter(Boolean) ?? []),
         ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
       ],

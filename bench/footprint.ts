@@ -4,12 +4,13 @@
 // fastify and pino, opens a WAL database, listens, connects to the broker, and does nothing else.
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import {
   configDoc,
+  DEPLOYED_NODE_FLAGS,
   flag,
   isMain,
   kill,
@@ -36,13 +37,6 @@ function idleStats(pid: number, fromTicks: number, fromMs: number) {
   const ms = performance.now() - fromMs;
   return { rss: procRss(pid), cpuPct: ((ticks / USER_HZ) * 1000 * 100) / ms };
 }
-
-/** The node flags the systemd unit runs wardgate with: measured as deployed, floor included. */
-const DEPLOYED_NODE_FLAGS: string[] = (() => {
-  const unit = readFileSync(join(ROOT, 'systemd', 'wardgate.service'), 'utf8');
-  const exec = /^ExecStart=\S*node((?:\s+--\S+)*)\s/m.exec(unit);
-  return exec?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
-})();
 
 /** Spawn the CLI and resolve when it logs READY (ms since spawn). */
 function startCli(configFile: string): { child: ChildProcess; ready: Promise<number> } {

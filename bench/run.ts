@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { profileAll } from './profile.js';
 import { ORDER, report } from './report.js';
-import { exited, flag, kill, killAll, optionString, RESULTS, spawnNode } from './util.js';
+import { DEPLOYED_NODE_FLAGS, exited, flag, kill, killAll, optionString, RESULTS, spawnNode } from './util.js';
 
 const TIMEOUT_MS = { latency: 300_000, ingest: 300_000, drain: 1_200_000, footprint: 120_000, fleet: 600_000 };
 
@@ -23,7 +23,10 @@ async function main(): Promise<number> {
     rmSync(join(RESULTS, `${name}.json`), { force: true }); // never report a stale result
     process.stderr.write(`[bench] ${name}${quick ? ' (quick)' : ''} ...\n`);
     const started = Date.now();
-    const child = spawnNode([`dist/bench/${name}.js`, ...(quick ? ['--quick'] : [])]);
+    // Each benchmark (and the agents it runs in-process) with the node flags wardgate is deployed with.
+    const child = spawnNode([`dist/bench/${name}.js`, ...(quick ? ['--quick'] : [])], {
+      execArgv: DEPLOYED_NODE_FLAGS,
+    });
     let code: number | null;
     try {
       code = await exited(child, TIMEOUT_MS[name]);

@@ -307,3 +307,10 @@ export async function stopBroker(b: { stop(signal?: NodeJS.Signals): Promise<voi
   await b.stop('SIGKILL').catch(() => undefined);
   rmSync(b.dir, { recursive: true, force: true });
 }
+
+/** The node flags the systemd unit runs wardgate with: measured as deployed, floor included. */
+export const DEPLOYED_NODE_FLAGS: string[] = (() => {
+  const unit = readFileSync(join(ROOT, 'systemd', 'wardgate.service'), 'utf8');
+  const exec = /^ExecStart=\S*node((?:\s+--\S+)*)\s/m.exec(unit);
+  return exec?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+})();
