@@ -42,4 +42,14 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 npx tsc -p tsconfig.json
 npx tsc -p tsconfig.test.json
-WG_SKIP_BUILD=1 npx vitest run "$@"
+report=$(mktemp /tmp/wardgate-vitest-XXXXXX.json)
+status=0
+WG_SKIP_BUILD=1 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+# One plain closing line for any reader of the log: "N passed, N failed".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$report" || echo "test.sh: no test report (vitest did not finish)" >&2
+rm -f "$report"
+exit "$status"
