@@ -4,7 +4,7 @@
 // never as a storm of alarms.
 import type { FirePanelConfig } from '../config/types.js';
 import type { EdgeTime } from './stable-input.js';
-import type { DeviceModel, DeviceModelContext, GpioInputWiring } from './types.js';
+import { type DeviceModel, type DeviceModelContext, type GpioInputWiring, wire } from './types.js';
 import { WatchedInput } from './watched-input.js';
 
 type Contact = 'alarm' | 'fault';
@@ -24,11 +24,7 @@ export class FirePanel implements DeviceModel {
     for (const name of ['alarm', 'fault'] as const) {
       const input = cfg[name];
       if (!input) continue;
-      this.gpioInputs.push({
-        name,
-        ref: { chip: input.chip ?? defaultChip, line: input.line },
-        activeLow: input.activeLow,
-      });
+      this.gpioInputs.push(wire(name, input, defaultChip));
       this.contacts.set(
         name,
         new WatchedInput({

@@ -3,7 +3,7 @@
 // type and, optionally, a severity (checked at load: agent/config/load.ts).
 import type { InputDeviceConfig, InputTransitionConfig } from '../config/types.js';
 import type { EdgeTime } from './stable-input.js';
-import type { DeviceModel, DeviceModelContext, GpioInputWiring } from './types.js';
+import { type DeviceModel, type DeviceModelContext, type GpioInputWiring, wire } from './types.js';
 import { WatchedInput } from './watched-input.js';
 
 export class GenericInput implements DeviceModel {
@@ -18,13 +18,7 @@ export class GenericInput implements DeviceModel {
     private readonly ctx: DeviceModelContext,
     defaultChip: string,
   ) {
-    this.gpioInputs = [
-      {
-        name: 'input',
-        ref: { chip: cfg.input.chip ?? defaultChip, line: cfg.input.line },
-        activeLow: cfg.input.activeLow,
-      },
-    ];
+    this.gpioInputs = [wire('input', cfg.input, defaultChip)];
     this.contact = new WatchedInput({
       activeMs: Math.max(cfg.debounceMs, cfg.minHoldMs),
       inactiveMs: cfg.debounceMs,

@@ -4,7 +4,7 @@
 // alarm) and an optional LED that tells the person pressing that the control room has seen it.
 import type { PanicButtonConfig } from '../config/types.js';
 import { StableInput } from './stable-input.js';
-import type { DeviceModel, DeviceModelContext, GpioInputWiring } from './types.js';
+import { type DeviceModel, type DeviceModelContext, type GpioInputWiring, wire } from './types.js';
 import { WatchedInput } from './watched-input.js';
 
 export class PanicButton implements DeviceModel {
@@ -27,13 +27,7 @@ export class PanicButton implements DeviceModel {
     private readonly ctx: DeviceModelContext,
     defaultChip: string,
   ) {
-    this.gpioInputs = [
-      {
-        name: 'button',
-        ref: { chip: cfg.input.chip ?? defaultChip, line: cfg.input.line },
-        activeLow: cfg.input.activeLow,
-      },
-    ];
+    this.gpioInputs = [wire('button', cfg.input, defaultChip)];
     this.button = new StableInput({
       // A press must be held for the minimum hold (and be clean of bounce) to count.
       activeMs: Math.max(cfg.debounceMs, cfg.minHoldMs),
@@ -41,11 +35,7 @@ export class PanicButton implements DeviceModel {
       onChange: (active, at) => this.changed(active, at),
     });
     if (cfg.tamper) {
-      this.gpioInputs.push({
-        name: 'tamper',
-        ref: { chip: cfg.tamper.chip ?? defaultChip, line: cfg.tamper.line },
-        activeLow: cfg.tamper.activeLow,
-      });
+      this.gpioInputs.push(wire('tamper', cfg.tamper, defaultChip));
       this.tamper = new WatchedInput({
         activeMs: cfg.debounceMs,
         inactiveMs: cfg.debounceMs,

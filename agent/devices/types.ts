@@ -50,3 +50,12 @@ export interface DeviceModel {
   acknowledge?(): boolean;
   stop(): void;
 }
+
+/** A model's input as configured (`{chip?, line, activeLow}`), on the gateway's default chip. */
+export function wire(
+  name: string,
+  input: { chip?: string; line: number | string; activeLow: boolean },
+  defaultChip: string,
+): GpioInputWiring {
+  return { name, ref: { chip: input.chip ?? defaultChip, line: input.line }, activeLow: input.activeLow };
+}
