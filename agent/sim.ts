@@ -7,6 +7,8 @@ import type { DeviceRegistry } from './devices/registry.js';
 import { WardgateError } from './errors.js';
 import type { WgEvent } from './event.js';
 
+const DURABLE_TIMEOUT_MS = 5000;
+
 export class SimInjector {
   /** Requests waiting for the events their input change makes, per device. */
   private readonly collectors = new Map<string, Set<Array<Promise<WgEvent>>>>();
@@ -40,7 +42,19 @@ export class SimInjector {
     } finally {
       set.delete(collected);
     }
-    const accepted = await Promise.all(collected);
-    return { accepted, pending: accepted.length === 0 };
+    // A disk that refuses writes holds events in memory: say so rather than hang the request.
+    let timer: NodeJS.Timeout | undefined;
+    const notDurable = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new WardgateError('WG_ERR_OUTBOX_DISK_FULL', 'the event is held in memory, not yet on disk')),
+        DURABLE_TIMEOUT_MS,
+      );
+    });
+    try {
+      const accepted = await Promise.race([Promise.all(collected), notDurable]);
+      return { accepted, pending: accepted.length === 0 };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

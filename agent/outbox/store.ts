@@ -75,6 +75,7 @@ export class Outbox {
   diskLow: { since: number; error: string } | undefined;
   /** Over the byte cap with nothing evictable left (alarms only): kept, and reported. */
   alarmsOverCap = false;
+  private lastFailureLogAt = 0;
   evictedTotal = 0;
   private readonly stmts;
 
@@ -226,10 +227,13 @@ export class Outbox {
   private onWriteFailure(batch: Pending[], err: unknown): void {
     const code = (err as { code?: string }).code ?? '';
     const message = errorMessage(err);
-    this.opts.log.error(
-      { err, held: batch.length + this.pending.length },
-      'outbox commit failed; holding events in memory',
-    );
+    const held = batch.length + this.pending.length;
+    // Retried every second: log the first failure, then a reminder a minute, not a line a second.
+    const now = Date.now();
+    if (!this.diskLow || now - this.lastFailureLogAt >= 60_000) {
+      this.lastFailureLogAt = now;
+      this.opts.log.error({ err, held }, 'outbox commit failed; holding events in memory');
+    }
     if (!this.diskLow) {
       this.diskLow = { since: Date.now(), error: `${code} ${message}`.trim() };
       const ev = this.opts.gatewayEvent({ type: 'gateway.disk_low', data: { error: this.diskLow.error } });

@@ -37,6 +37,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   WG_ERR_SIM_NOT_SIMULATED: 404,
   WG_ERR_HTTP_BAD_REQUEST: 400,
   WG_ERR_OUTBOX_CLOSED: 503,
+  WG_ERR_OUTBOX_DISK_FULL: 503,
 };
 
 export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: FastifyInstance; url: string }> {

@@ -182,6 +182,28 @@ describe('web API', () => {
     expect(check.status).toBe(0);
   });
 
+  it('POST /api/sim answers 503 when the disk refuses the event, which is kept and committed later', async () => {
+    const db = (agent.outbox as unknown as { db: import('better-sqlite3').Database }).db;
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true })}`);
+    // Something large enough to need new pages arrives first: the disk is now "full".
+    const big = agent.accept(agent.gatewayEvent({ type: 'gateway.started', data: { pad: 'x'.repeat(64 * 1024) } }));
+    const r = await fetch(`${web.url}/api/sim/panic-0/button`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ active: true }),
+    });
+    expect(r.status).toBe(503);
+    expect((await json(r)).error.code).toBe('WG_ERR_OUTBOX_DISK_FULL');
+    const s = await json(await fetch(`${web.url}/api/status`, { headers: auth }));
+    expect(s.outbox.diskLow.error).toMatch(/SQLITE_FULL|full/i);
+    expect(s.outbox.heldInMemory).toBeGreaterThan(0);
+    const seqBefore = agent.outbox.lastSeq;
+    db.pragma('max_page_count = 1073741823');
+    await waitFor(() => agent.outbox.diskLow === undefined && agent.outbox.pendingInMemory === 0, 10_000, 'committed');
+    expect((await big).seq).toBeGreaterThan(seqBefore);
+    expect(agent.outbox.lastSeq).toBeGreaterThan(seqBefore + 1);
+  }, 20_000);
+
   it('locks an address out after repeated bad tokens', async () => {
     let last = 0;
     for (let i = 0; i < 11; i++)
