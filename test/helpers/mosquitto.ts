@@ -1,7 +1,7 @@
 // A real Mosquitto for tests and benchmarks: random port, its own temp dir, persistence on (so a
 // restart keeps queued messages for persistent subscribers), killed by PID in teardown.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,9 @@ export class Mosquitto {
   }
 
   async start(): Promise<this> {
+    if (!existsSync(MOSQUITTO)) {
+      throw new Error(`${MOSQUITTO} not found: apt-get install mosquitto (npm test installs it when run as root)`);
+    }
     if (!this.port) this.port = this.opts.port ?? (await freePort());
     const conf = join(this.dir, 'mosquitto.conf');
     writeFileSync(
