@@ -96,6 +96,8 @@ export class Agent {
         topic: topics.status(this.topicCtx),
         payload: JSON.stringify(this.statusPayload('offline', 'connection lost')),
       },
+      offlineStatus: (reason) => JSON.stringify(this.statusPayload('offline', reason)),
+      failbackSec: config.mqtt.failbackSec,
       log: log.child({ unit: 'uplink' }),
     });
 

@@ -100,6 +100,7 @@ export interface Config {
     backoff?: { minMs?: number; maxMs?: number };
     telemetryExpirySec: number;
     healthIntervalSec: number;
+    failbackSec: number;
     tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean; servername?: string };
   };
   outbox?: { maxBytes?: number; maxAgeHours?: { normal?: number; low?: number }; checkpointIntervalMs?: number };

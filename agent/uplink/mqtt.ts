@@ -2,7 +2,7 @@
 // order, backoff and protocol fallback, and keeps durability in the outbox, not in mqtt.js's
 // in-memory queue. MQTT 5 is preferred; a broker that refuses it is spoken to in 3.1.1.
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { errorMessage, WardgateError } from '../errors.js';
@@ -19,6 +19,10 @@ export interface UplinkOptions {
   backoff: { minMs: number; maxMs: number };
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean; servername?: string };
   will: { topic: string; payload: string };
+  /** The retained status to leave on a broker this uplink leaves on purpose (fail-back). */
+  offlineStatus?: (reason: string) => string;
+  /** On a later broker in the list, probe the first every this many seconds and return to it (0: never). */
+  failbackSec?: number;
   log: Logger;
 }
 
@@ -55,6 +59,7 @@ export class Uplink extends EventEmitter<UplinkEvents> {
   private readonly v311Only = new Set<string>();
   private readonly backoff: Backoff;
   private retryTimer: NodeJS.Timeout | undefined;
+  private failbackTimer: NodeJS.Timeout | undefined;
   private stopped = true;
   url: string | undefined;
   protocolVersion: 4 | 5 | undefined;
@@ -129,6 +134,7 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       this.backoff.reset();
       log.info({ url: redactUrl(url), protocolVersion }, 'broker connected');
       this.emit('connect', { url, protocolVersion });
+      if (this.brokerIndex > 0) this.watchPrimary(gen);
     });
     client.on('error', (err) => {
       if (gen !== this.generation) return;
@@ -176,7 +182,54 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     this.retryTimer = setTimeout(() => this.attempt(), delay);
   }
 
+  /** While on a fallback broker, probe the first one; when it answers TCP again, go back to it. */
+  private watchPrimary(gen: number): void {
+    const every = (this.opts.failbackSec ?? 300) * 1000;
+    if (every <= 0 || this.opts.brokers.length < 2) return;
+    const primary = this.opts.brokers[0] as string;
+    const tick = () => {
+      this.failbackTimer = undefined;
+      if (gen !== this.generation || this.stopped) return;
+      void probeTcp(primary, 2000).then((up) => {
+        if (gen !== this.generation || this.stopped) return;
+        if (up) void this.failback(gen);
+        else this.failbackTimer = setTimeout(tick, every);
+      });
+    };
+    this.failbackTimer = setTimeout(tick, every);
+  }
+
+  private async failback(gen: number): Promise<void> {
+    const client = this.client;
+    if (!client || gen !== this.generation) return;
+    this.opts.log.info(
+      { from: this.url && redactUrl(this.url), to: redactUrl(this.opts.brokers[0] as string) },
+      'first broker reachable again: failing back',
+    );
+    if (this.opts.offlineStatus) {
+      // Leave the fallback broker's retained status truthful: this gateway is no longer there.
+      const sent = this.publish(this.opts.will.topic, this.opts.offlineStatus('failback'), { retain: true }).catch(
+        () => undefined,
+      );
+      await Promise.race([sent, new Promise((r) => setTimeout(r, 2000).unref())]);
+    }
+    if (gen !== this.generation) return;
+    this.generation++;
+    client.removeAllListeners();
+    client.on('error', () => {});
+    client.end(false); // a clean DISCONNECT: no will
+    if (this.client === client) this.client = undefined;
+    this.url = undefined;
+    this.stats.disconnects++;
+    this.stats.lastDisconnectedAt = Date.now();
+    this.emit('disconnect', new WardgateError('WG_ERR_UPLINK_CONNECT', 'failing back to the first broker'));
+    this.brokerIndex = 0;
+    if (!this.stopped) this.attempt();
+  }
+
   private teardown(client: MqttClient): void {
+    if (this.failbackTimer) clearTimeout(this.failbackTimer);
+    this.failbackTimer = undefined;
     this.generation++;
     client.removeAllListeners();
     client.on('error', () => {}); // a late socket error on a discarded client must not crash the agent
@@ -222,6 +275,7 @@ export class Uplink extends EventEmitter<UplinkEvents> {
   async stop(final: Array<{ topic: string; payload: string; retain: boolean }> = [], timeoutMs = 2000): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.failbackTimer) clearTimeout(this.failbackTimer);
     const client = this.client;
     if (!client) return;
     if (this.connected) {
@@ -239,4 +293,29 @@ export class Uplink extends EventEmitter<UplinkEvents> {
 
 export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+/** Does anything accept a TCP connection at this broker URL's host and port? */
+export function probeTcp(url: string, timeoutMs: number): Promise<boolean> {
+  const u = new URL(url);
+  const defaults: Record<string, number> = {
+    'mqtt:': 1883,
+    'tcp:': 1883,
+    'mqtts:': 8883,
+    'tls:': 8883,
+    'ssl:': 8883,
+    'ws:': 80,
+    'wss:': 443,
+  };
+  const port = u.port ? Number(u.port) : (defaults[u.protocol] ?? 1883);
+  return new Promise((resolve) => {
+    const socket = connect({ host: u.hostname.replace(/^\[|\]$/g, ''), port, timeout: timeoutMs });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
 }

@@ -6,13 +6,14 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { checkConfig } from '../../agent/config/load.js';
 import { startEmbeddedBroker } from '../../agent/embedded-broker.js';
 import { createLogger } from '../../agent/log.js';
 import { shippedFile } from '../../agent/paths.js';
 import { Agent } from '../../agent/runtime.js';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { useCleanups } from '../helpers/cleanup.js';
-import { tempDir, testConfig, testConfigYaml } from '../helpers/config.js';
+import { tempDir, testConfig, testConfigDoc, testConfigYaml } from '../helpers/config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { Subscriber } from '../helpers/subscriber.js';
@@ -134,6 +135,37 @@ describe('MQTT contract', () => {
     const r = await agent.simulate('panic-0', 'button', true);
     await waitFor(() => sub.events().some((e) => e.id === r.accepted[0]?.id), 10_000, 'event via aedes');
   });
+
+  it('fails back to the first broker when it returns, leaving the fallback marked offline', async () => {
+    const primaryPort = await freePort();
+    const secondary = await new Mosquitto().start();
+    cleanup(() => secondary.stop());
+    const onSecondary = await new Subscriber(secondary.url, 'wardgate/v1/+/status').connect();
+    cleanup(() => onSecondary.close());
+    const doc = testConfigDoc({ brokers: [`mqtt://127.0.0.1:${primaryPort}`, secondary.url] }) as {
+      mqtt: Record<string, unknown>;
+    };
+    doc.mqtt.failbackSec = 1;
+    const checked = checkConfig(doc);
+    if (!checked.ok) throw new Error(checked.problems.join('; '));
+    const agent = await Agent.start({ config: checked.config, log: createLogger('error') });
+    cleanup(() => agent.stop());
+    await waitFor(() => agent.uplink.url === secondary.url, 10_000, 'on the fallback broker');
+
+    const primary = await new Mosquitto({ port: primaryPort }).start();
+    cleanup(() => primary.stop());
+    const onPrimary = await new Subscriber(primary.url).connect();
+    cleanup(() => onPrimary.close());
+    await waitFor(() => agent.uplink.url === primary.url, 15_000, 'back on the first broker');
+    const r = await agent.simulate('panic-0', 'button', true);
+    await waitFor(
+      () => onPrimary.events().some((e) => e.id === r.accepted[0]?.id),
+      10_000,
+      'event via the first broker',
+    );
+    const last = JSON.parse(onSecondary.messages.at(-1)?.payload ?? '{}');
+    expect(last).toMatchObject({ state: 'offline', reason: 'failback' });
+  }, 40_000);
 
   it('a graceful stop records gateway.stopping and publishes offline', async () => {
     const broker = await new Mosquitto().start();
