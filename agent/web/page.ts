@@ -32,6 +32,26 @@ async function api(path, opts = {}) {
   return body;
 }
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+const hhmm = (iso) => iso ? new Date(iso).toLocaleTimeString() : '';
+// One line a technician can read at a glance; the full state is under "details".
+function headline(x) {
+  const st = x.state || {};
+  const chatter = Object.entries(st.inputs || {}).filter(([, i]) => i && i.chatter).map(([n]) => n);
+  const parts = [];
+  if (x.type === 'panic-button') {
+    parts.push(st.pressed ? '<span class="bad">PRESSED</span> since ' + hhmm(st.pressedSince) : 'idle');
+    if (st.acknowledgedAt) parts.push('acknowledged ' + hhmm(st.acknowledgedAt));
+    if (st.tamper && st.tamper.active) parts.push('<span class="bad">TAMPER</span>');
+  } else if (x.type === 'fire-panel') {
+    parts.push(st.alarm ? '<span class="bad">FIRE ALARM</span> since ' + hhmm(st.alarmSince) : 'no alarm');
+    if (st.fault) parts.push('<span class="warn">FAULT</span>');
+  } else if (x.type === 'input') {
+    const ev = st.events || {};
+    parts.push(st.active ? '<span class="warn">' + esc(ev.active || 'active') + '</span> since ' + hhmm(st.activeSince) : esc(ev.inactive || 'inactive'));
+  }
+  if (chatter.length) parts.push('<span class="bad">CHATTER on ' + esc(chatter.join(', ')) + '</span>');
+  return '<div>' + parts.join(' · ') + '</div>';
+}
 const age = (ms) => ms == null ? '–' : ms < 1000 ? ms + ' ms' : ms < 120000 ? Math.round(ms / 1000) + ' s' : Math.round(ms / 60000) + ' min';
 async function refresh() {
   try {
@@ -54,7 +74,7 @@ async function refresh() {
     const sim = s.gpioBackend === 'sim';
     const simButtons = (x) => (x.inputs || []).map((i) => '<span style="white-space:nowrap">' + esc(i) + ' <button data-d="' + esc(x.id) + '" data-i="' + esc(i) + '" data-a="1">on</button><button data-d="' + esc(x.id) + '" data-i="' + esc(i) + '" data-a="0">off</button></span>').join('<br>');
     $('devices').tBodies[0].innerHTML = d.devices.map((x) => '<tr><td>' + esc(x.id) + (x.location ? '<br><small>' + esc(x.location) + '</small>' : '') + '</td><td>' + x.type + '</td><td>' +
-      (x.availability === 'online' ? '<span class="ok">online</span>' : '<span class="bad">offline</span> ' + esc(x.availabilityReason || '')) + '</td><td><code>' + esc(JSON.stringify(x.state)) + '</code></td><td>' +
+      (x.availability === 'online' ? '<span class="ok">online</span>' : '<span class="bad">offline</span> ' + esc(x.availabilityReason || '')) + '</td><td>' + headline(x) + '<details><summary>details</summary><code>' + esc(JSON.stringify(x.state)) + '</code></details></td><td>' +
       (sim ? simButtons(x) : '–') + '</td></tr>').join('');
     const o = await api('/api/outputs');
     $('outputs').tBodies[0].innerHTML = o.outputs.map((x) => '<tr><td>' + esc(x.id) + (x.name ? '<br><small>' + esc(x.name) + '</small>' : '') + '</td><td>' + esc(x.line) + '</td><td>' +
