@@ -3,10 +3,7 @@
 
 export const ERRORS = {
   WG_ERR_CONFIG_INVALID: 'configuration is invalid',
-  WG_ERR_CONFIG_READ: 'configuration file cannot be read',
   WG_ERR_SECRET_MISSING: 'a secret referenced by the configuration is missing',
-  WG_ERR_OUTBOX_OPEN: 'outbox database could not be opened',
-  WG_ERR_OUTBOX_WRITE: 'outbox write failed',
   WG_ERR_OUTBOX_DISK_FULL: 'outbox disk is full; alarms are held in memory',
   WG_ERR_OUTBOX_CLOSED: 'outbox is closed',
   WG_ERR_UPLINK_CONNECT: 'broker connection failed',

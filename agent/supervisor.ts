@@ -2,7 +2,7 @@
 // stopped, its devices are marked offline, and it is restarted with backoff. Others carry on.
 import type { Logger } from 'pino';
 import type { Driver, DriverHealth, Reading } from '../drivers/types.js';
-import { errorMessage } from './errors.js';
+import { type ErrorCode, errorMessage } from './errors.js';
 import { Backoff } from './uplink/backoff.js';
 
 export interface SupervisorHooks {
@@ -28,6 +28,7 @@ interface Unit {
   up: boolean;
   timer?: NodeJS.Timeout;
   lastError?: string;
+  lastErrorCode?: ErrorCode;
   window: { start: number; count: number };
 }
 
@@ -99,14 +100,15 @@ export class Supervisor {
       this.hooks.onUp(driver.name);
     } catch (err) {
       log.error({ err }, 'driver failed to start');
-      this.fault(unit, err instanceof Error ? err : new Error(String(err)));
+      this.fault(unit, err instanceof Error ? err : new Error(String(err)), 'WG_ERR_DRIVER_START');
     }
   }
 
-  private fault(unit: Unit, err: Error): void {
+  private fault(unit: Unit, err: Error, code: ErrorCode = 'WG_ERR_DRIVER_FAULT'): void {
     if (unit.abort.signal.aborted) return;
     unit.abort.abort();
     unit.lastError = errorMessage(err);
+    unit.lastErrorCode = code;
     unit.up = false;
     const log = this.opts.log.child({ driver: unit.driver.name });
     log.error({ err }, 'driver faulted; restarting with backoff');
@@ -116,7 +118,10 @@ export class Supervisor {
       log.error({ err: hookErr }, 'onDown hook threw');
     }
     void withTimeout(unit.driver.stop(), this.opts.stopTimeoutMs ?? 5000, `driver ${unit.driver.name} stop`)
-      .catch((stopErr) => log.error({ err: stopErr }, 'driver did not stop cleanly'))
+      .catch((stopErr) => {
+        unit.lastErrorCode = 'WG_ERR_DRIVER_STOP_TIMEOUT';
+        log.error({ err: stopErr }, 'driver did not stop cleanly');
+      })
       .finally(() => {
         if (this.stopping) return;
         const delay = unit.backoff.next();
@@ -147,11 +152,11 @@ export class Supervisor {
       try {
         h = u.driver.health();
       } catch (err) {
-        h = { state: 'faulted', lastError: errorMessage(err) };
+        h = { state: 'faulted', lastError: errorMessage(err), lastErrorCode: 'WG_ERR_DRIVER_FAULT' };
       }
       out[name] = {
         ...h,
-        ...(u.lastError && !h.lastError ? { lastError: u.lastError } : {}),
+        ...(u.lastError && !h.lastError ? { lastError: u.lastError, lastErrorCode: u.lastErrorCode } : {}),
         restarts: u.restarts,
         up: u.up,
       };

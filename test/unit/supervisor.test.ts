@@ -92,6 +92,7 @@ describe('supervisor', () => {
     await vi.advanceTimersByTimeAsync(5000);
     await started;
     expect(events).toEqual(['down hangs: driver hangs start timed out after 5000 ms']);
+    expect(sup.health().hangs).toMatchObject({ lastErrorCode: 'WG_ERR_DRIVER_START', up: false });
     await sup.stopAll();
   });
 
@@ -131,6 +132,11 @@ describe('supervisor', () => {
     oldCtx?.emit(d.reading('late'));
     expect(readings).toEqual([]);
     expect(events).toEqual(['up gpio', 'down gpio: line vanished']);
+    expect(sup.health().gpio).toMatchObject({
+      lastError: 'line vanished',
+      lastErrorCode: 'WG_ERR_DRIVER_FAULT',
+      up: false,
+    });
     await vi.advanceTimersByTimeAsync(1000);
     expect(d.stops).toBe(1);
     expect(d.starts).toBe(2);
