@@ -1,13 +1,9 @@
-// The fire panel model: alarm and fault relays, and a chattering contact reported once as
-// `fire.fault {reason: 'chatter'}` instead of a storm of alarms (issue 3).
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { uptimeMs } from '../../agent/clock.js';
 import type { FirePanelConfig } from '../../agent/config/types.js';
 import { FirePanel } from '../../agent/devices/fire-panel.js';
-import type { DeviceModelContext, ModelEvent } from '../../agent/devices/types.js';
+import type { ModelEvent } from '../../agent/devices/types.js';
+import { fakeContext, T0, useModelClock } from '../helpers/model-context.js';
 
-const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
 const where = { name: 'Fire panel', location: 'Plant room' };
 
 const cfg = (over: Partial<FirePanelConfig> = {}): FirePanelConfig => ({
@@ -25,30 +21,20 @@ const cfg = (over: Partial<FirePanelConfig> = {}): FirePanelConfig => ({
 });
 
 describe('FirePanel', () => {
-  let u0: number;
   let events: ModelEvent[];
   let model: FirePanel;
-  const at = () => ({ ts: Date.now(), uptimeMs: uptimeMs() });
-  const rel = (ms: number) => ({ ts: T0 + ms, uptimeMs: u0 + ms });
+  const { at, rel } = useModelClock();
 
   beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-    u0 = uptimeMs();
-    events = [];
-    const ctx: DeviceModelContext = {
-      emit: (ev) => events.push(ev),
-      stateChanged: () => undefined,
-      setOutput: () => undefined,
-      log: pino({ level: 'silent' }),
-    };
+    const f = fakeContext();
+    events = f.events;
+    const ctx = f.ctx;
     model = new FirePanel(cfg(), ctx, 'gpiochip0');
     model.initial('alarm', false, at());
     model.initial('fault', false, at());
   });
   afterEach(() => {
     model.stop();
-    vi.useRealTimers();
   });
 
   /** `n` edges on `input`, `everyMs` apart, starting active. */

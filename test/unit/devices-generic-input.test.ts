@@ -1,24 +1,17 @@
-// The generic input model: the config names the event type and severity of each transition.
-import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { uptimeMs } from '../../agent/clock.js';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { InputDeviceConfig } from '../../agent/config/types.js';
 import { GenericInput } from '../../agent/devices/generic-input.js';
-import type { DeviceModelContext, ModelEvent } from '../../agent/devices/types.js';
-
-const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
+import type { ModelEvent } from '../../agent/devices/types.js';
+import { fakeContext, T0, useModelClock } from '../helpers/model-context.js';
 
 describe('GenericInput', () => {
-  let u0: number;
   let events: ModelEvent[];
-  const at = () => ({ ts: Date.now(), uptimeMs: uptimeMs() });
-  const rel = (ms: number) => ({ ts: T0 + ms, uptimeMs: u0 + ms });
-  const ctx = (): DeviceModelContext => ({
-    emit: (ev) => events.push(ev),
-    stateChanged: () => undefined,
-    setOutput: () => undefined,
-    log: pino({ level: 'silent' }),
-  });
+  const { at, rel } = useModelClock();
+  const ctx = () => {
+    const f = fakeContext();
+    events = f.events;
+    return f.ctx;
+  };
   const make = (over: Partial<InputDeviceConfig> = {}) =>
     new GenericInput(
       {
@@ -37,12 +30,8 @@ describe('GenericInput', () => {
     );
 
   beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-    u0 = uptimeMs();
     events = [];
   });
-  afterEach(() => vi.useRealTimers());
 
   it('emits the configured event types and severities', () => {
     const door = make({ active: { event: 'door.opened', severity: 'high' }, inactive: { event: 'door.closed' } });

@@ -1,26 +1,7 @@
-// The panic button model with fake timers and a fake context that records what it emits: debounce,
-// minimum hold, a long hold, the tamper switch and the acknowledge LED (issue 3).
-import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { uptimeMs } from '../../agent/clock.js';
+import { describe, expect, it, vi } from 'vitest';
 import type { PanicButtonConfig } from '../../agent/config/types.js';
 import { PanicButton } from '../../agent/devices/panic-button.js';
-import type { DeviceModelContext, ModelEvent } from '../../agent/devices/types.js';
-
-const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
-
-function fakeContext() {
-  const events: ModelEvent[] = [];
-  const outputs: Array<{ id: string; active: boolean; by: string }> = [];
-  let stateChanges = 0;
-  const ctx: DeviceModelContext = {
-    emit: (ev) => events.push(ev),
-    stateChanged: () => stateChanges++,
-    setOutput: (id, active, by) => outputs.push({ id, active, by }),
-    log: pino({ level: 'silent' }),
-  };
-  return { ctx, events, outputs, stateChanges: () => stateChanges };
-}
+import { fakeContext, T0, useModelClock } from '../helpers/model-context.js';
 
 const cfg = (over: Partial<PanicButtonConfig> = {}): PanicButtonConfig => ({
   id: 'panic-1',
@@ -37,17 +18,7 @@ const cfg = (over: Partial<PanicButtonConfig> = {}): PanicButtonConfig => ({
 const where = { name: 'Triage 1', location: 'A&E' };
 
 describe('PanicButton', () => {
-  let u0: number;
-  /** Edge time "now" (fake Date and fake hrtime advance together). */
-  const at = () => ({ ts: Date.now(), uptimeMs: uptimeMs() });
-  const rel = (ms: number) => ({ ts: T0 + ms, uptimeMs: u0 + ms });
-
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(T0);
-    u0 = uptimeMs();
-  });
-  afterEach(() => vi.useRealTimers());
+  const { at, rel } = useModelClock();
 
   function started(over: Partial<PanicButtonConfig> = {}) {
     const f = fakeContext();
