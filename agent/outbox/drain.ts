@@ -73,7 +73,7 @@ export class Drain {
     this.pumping = true;
     try {
       // Acked rows count until their delete commits, so a crash never resends more than one window.
-      const unsettled = this.outbox.unsettledCount;
+      const unsettled = this.outbox.inflightCount;
       const room = this.opts.window - unsettled;
       if (room <= 0) return;
       if (!urgent && unsettled > 0 && room < this.opts.window / 4) return;

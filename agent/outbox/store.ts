@@ -76,6 +76,8 @@ export class Outbox {
   /** Over the byte cap with nothing evictable left (alarms only): kept, and reported. */
   alarmsOverCap = false;
   private lastFailureLogAt = 0;
+  /** Row bytes inserted since the checkpointer was last told (it paces checkpoints by them). */
+  private bytesSinceNote = 0;
   evictedTotal = 0;
   private readonly stmts;
 
@@ -172,16 +174,12 @@ export class Outbox {
     this.stmts.insert.run(seq, lane, this.opts.topicOf(ev), payload, bytes, now, ev.clock.synced ? 0 : 1);
     this.count[lane] = (this.count[lane] ?? 0) + 1;
     this.bytes[lane] = (this.bytes[lane] ?? 0) + bytes;
+    this.bytesSinceNote += bytes;
     this.tail[lane] = seq;
     return full;
   }
 
   /** All counters in one statement (it runs in every commit, the alarm path included). */
-  /** Approximate bytes a commit wrote (payloads plus index and row overhead). */
-  private bytesOf(events: readonly WgEvent[]): number {
-    return events.length * 512;
-  }
-
   private writeCounters(): void {
     const args: Array<string | number> = ['last_seq', this.seq];
     for (let l = 0; l < LANES; l++) args.push(`count_${l}`, this.count[l] ?? 0, `bytes_${l}`, this.bytes[l] ?? 0);
@@ -219,7 +217,8 @@ export class Outbox {
       this.diskLow = undefined;
     }
     for (const [i, p] of batch.entries()) p.resolve(accepted[i] as WgEvent);
-    this.checkpointer?.noteWrite(this.bytesOf(accepted));
+    this.checkpointer?.noteWrite(this.bytesSinceNote);
+    this.bytesSinceNote = 0;
     for (const l of this.listeners) l(accepted);
   }
 
@@ -395,13 +394,11 @@ export class Outbox {
     for (const l of this.listeners) l([]); // window slots were freed
   }
 
-  /** Sent and not yet deleted. */
+  /**
+   * Sent and not yet deleted, acknowledged or not: what a crash now could send twice, and what
+   * the drain's window counts.
+   */
   get inflightCount(): number {
-    return this.inflight.size;
-  }
-
-  /** In flight, acknowledged or not, until the delete commits: what a crash now could send twice. */
-  get unsettledCount(): number {
     return this.inflight.size;
   }
 
