@@ -6,11 +6,22 @@ import { errorMessage, WardgateError } from '../../agent/errors.js';
 import type { Driver, DriverContext, DriverHealth } from '../types.js';
 import { type GpioBackend, type InputHandle, type LineRef, lineKey, type OutputHandle } from './backend.js';
 
+/** Why a level was read again after a gap in watching the line (see /tmp/gpio-contract.md). */
+export type ResyncCause = 'restart' | 'recovered' | 'handover' | 'overflow' | 'periodic';
+
+/**
+ * What the GPIO driver reports per line. `initial` is the first level read of a line in this driver's
+ * lifetime; `resync` is a level read after any gap in watching it (the model decides whether it is a
+ * transition it has not seen). `fault`/`recovered` and `flood`/`flood_cleared` are per line.
+ */
 export type GpioReadingValue =
   | { kind: 'initial'; level: 0 | 1 }
   | { kind: 'edge'; level: 0 | 1 }
-  | { kind: 'fault'; error: string }
-  | { kind: 'recovered' };
+  | { kind: 'resync'; level: 0 | 1; cause: ResyncCause }
+  | { kind: 'fault'; error: string; code?: string }
+  | { kind: 'recovered' }
+  | { kind: 'flood'; edgesPerSec: number }
+  | { kind: 'flood_cleared' };
 
 export class GpioDriver implements Driver {
   readonly name = 'gpio';
