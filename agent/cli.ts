@@ -41,8 +41,10 @@ async function main(argv: string[]): Promise<number> {
         return 64;
       }
       try {
-        const { loadConfig } = await import('./config/load.js');
-        const cfg = loadConfig(file);
+        // Secrets are read to prove they can be, never printed; env secrets are looked up in this
+        // shell's environment, which may differ from the service's.
+        const { loadConfigWithSecrets } = await import('./config/load.js');
+        const cfg = loadConfigWithSecrets(file);
         process.stdout.write(`${file}: ok (gateway ${cfg.gateway.id}, ${cfg.devices.length} devices)\n`);
         return 0;
       } catch (err) {

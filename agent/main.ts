@@ -1,7 +1,7 @@
 // `wardgate run`: load and validate the config, start the agent and its web server, tell systemd
 // when READY, and stop gracefully on SIGTERM/SIGINT.
 import { ConfigError, EXIT_CONFIG } from './config/errors.js';
-import { loadConfig } from './config/load.js';
+import { loadConfigWithSecrets } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createLogger } from './log.js';
 import { Agent } from './runtime.js';
@@ -45,7 +45,8 @@ export async function startAll(config: Config, log = createLogger(config.log?.le
 export async function run(configPath: string): Promise<number> {
   let config: Config;
   try {
-    config = loadConfig(configPath);
+    // A missing secret or TLS file is a refusal like any config error (78), not a crash at start.
+    config = loadConfigWithSecrets(configPath);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${configPath}: invalid configuration\n${err.problems.join('\n')}\n`);

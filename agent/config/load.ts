@@ -1,12 +1,19 @@
 // Load one YAML file, validate it against config/wardgate.schema.json with every error at once,
 // then the checks a schema cannot express (duplicate ids, a GPIO line used twice, chip and line
 // spelling, outputs and action rules: agent/actions/validate.ts).
-import { readFileSync } from 'node:fs';
+//
+// Every refusal is a ConfigError (exit 78, EX_CONFIG): a file too large, unreadable, YAML that
+// does not parse, an alias bomb, a schema or semantic problem. Nothing here echoes a value that
+// may be a secret (a raw token in web.tokens, a password in a broker URL): see redact.ts.
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { outputAndActionProblems } from '../actions/validate.js';
 import { shippedFile } from '../paths.js';
 import { ConfigError } from './errors.js';
+import { readAtMost } from './read-bounded.js';
+import { redactedData } from './redact.js';
+import { secretProblems } from './secrets.js';
 import type { Config } from './types.js';
 
 export { ConfigError, EXIT_CONFIG } from './errors.js';
@@ -48,7 +55,8 @@ function describe(e: ErrorObject): string | undefined {
       return `${path}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'pattern': {
       const hint = (e.parentSchema as { errorHint?: string } | undefined)?.errorHint;
-      return `${path}: ${JSON.stringify(e.data)} ${hint ?? `does not match ${(e.params as { pattern: string }).pattern}`}`;
+      const shown = redactedData(path, e.data);
+      return `${path}: ${shown === undefined ? '' : `${shown} `}${hint ?? `does not match ${(e.params as { pattern: string }).pattern}`}`;
     }
     default:
       return `${path}: ${e.message}`;
@@ -142,25 +150,88 @@ export function checkConfig(doc: unknown): { ok: true; config: Config } | { ok: 
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config: doc as Config };
 }
 
+/**
+ * A config is a page of YAML (the shipped ward example is 4 KiB): 1 MiB is generous, and bounds
+ * the time and memory the parser can be made to spend (a 100 MB string took 28 s and 3.6 GB).
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** A handful of anchors is normal YAML; hundreds are a "billion laughs" document. */
+const MAX_ALIAS_COUNT = 100;
+/** A file that fails to parse at every nesting level would print thousands of lines. */
+const MAX_YAML_ERRORS = 20;
+
 export function parseConfigText(text: string, file = '<config>'): Config {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => `yaml line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
-    );
+  let doc: unknown;
+  try {
+    const parsed = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    if (parsed.errors.length > 0) {
+      const lines = parsed.errors
+        .slice(0, MAX_YAML_ERRORS)
+        .map((e) => `yaml line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`);
+      if (parsed.errors.length > MAX_YAML_ERRORS) lines.push(`… and ${parsed.errors.length - MAX_YAML_ERRORS} more`);
+      throw new ConfigError(file, lines);
+    }
+    doc = parsed.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    // yaml throws (not reports) on an alias bomb; a stack overflow is possible on deep nesting.
+    const reason = (err as Error).message.split('\n')[0];
+    throw new ConfigError(file, [
+      /alias/i.test(reason ?? '')
+        ? `(file): refused: more than ${MAX_ALIAS_COUNT} YAML alias expansions (${reason})`
+        : `(file): refused: ${reason}`,
+    ]);
   }
-  const result = checkConfig(doc.toJS());
+  let result: ReturnType<typeof checkConfig>;
+  try {
+    result = checkConfig(doc);
+  } catch (err) {
+    throw new ConfigError(file, [`(file): refused: ${(err as Error).message.split('\n')[0]}`]);
+  }
   if (!result.ok) throw new ConfigError(file, result.problems);
   return result.config;
 }
 
-export function loadConfig(file: string): Config {
-  let text: string;
+/**
+ * Read at most MAX_CONFIG_BYTES. A regular file is refused by its size before any byte is read;
+ * anything else (a pipe, /dev/stdin, a device) is read only up to the limit plus one byte.
+ */
+export function readConfigFile(file: string, limit = MAX_CONFIG_BYTES): string {
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
   } catch (err) {
     throw new ConfigError(file, [`(file): cannot read: ${(err as Error).message}`]);
   }
-  return parseConfigText(text, file);
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new ConfigError(file, ['(file): is a directory, not a config file']);
+    if (st.isFile() && st.size > limit) throw new ConfigError(file, [tooLarge(st.size, limit)]);
+    const text = readAtMost(fd, limit);
+    if (text === undefined) throw new ConfigError(file, [tooLarge(undefined, limit)]);
+    return text;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(file, [`(file): cannot read: ${(err as Error).message}`]);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function tooLarge(size: number | undefined, limit: number): string {
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  const what = size === undefined ? `more than ${mib(limit)}` : `${mib(size)} (${size} bytes)`;
+  return `(file): too large: ${what}; a config file may be at most ${mib(limit)}`;
+}
+
+export function loadConfig(file: string): Config {
+  return parseConfigText(readConfigFile(file), file);
+}
+
+/** loadConfig, then every secret and TLS file must be readable: what `run` and check-config refuse. */
+export function loadConfigWithSecrets(file: string): Config {
+  const config = loadConfig(file);
+  const problems = secretProblems(config);
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return config;
 }
