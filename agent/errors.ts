@@ -19,6 +19,11 @@ export const ERRORS = {
   WG_ERR_HTTP_UNAUTHORIZED: 'authentication required',
   WG_ERR_HTTP_BAD_REQUEST: 'bad request',
   WG_ERR_HTTP_NOT_FOUND: 'not found',
+  WG_ERR_HTTP_CONNECTION_LIMIT: 'web connection limit reached; new connections are refused',
+  WG_ERR_HTTP_SERVER: 'web server error (e.g. accept failed: out of file descriptors)',
+  WG_ERR_JOB_FAILED: 'a periodic job or event handler failed; it runs again at its next turn',
+  WG_ERR_UNCAUGHT: 'an error escaped every handler (logged; the process decides to continue or restart)',
+  WG_ERR_INTERNAL: 'internal error (see the log)',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

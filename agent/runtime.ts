@@ -18,7 +18,7 @@ import { Metrics } from './metrics.js';
 import { Drain } from './outbox/drain.js';
 import { Outbox } from './outbox/store.js';
 import { SimInjector } from './sim.js';
-import { type AgentStatus, buildStatus, statusPayload } from './status.js';
+import { type AgentStatus, buildStatus, healthPayload, statusPayload } from './status.js';
 import { Supervisor } from './supervisor.js';
 import { Uplink } from './uplink/mqtt.js';
 import { RetainedPublisher } from './uplink/retained.js';
@@ -175,9 +175,10 @@ export class Agent {
 
     this.uplink.on('connect', () => {
       // Contract order after every (re)connect: status online, every retained state, then the backlog.
-      this.retained.publishStatus(this.statusPayload('online'));
-      this.retained.republishAll();
-      this.retained.publishHealth(this.healthPayload());
+      // Each step behind a boundary: whatever fails to publish, the drain still resumes.
+      this.guarded('connect: status', () => this.retained.publishStatus(this.statusPayload('online')));
+      this.guarded('connect: retained states', () => this.retained.republishAll());
+      this.guarded('connect: health', () => this.retained.publishHealth(this.healthPayload()));
       this.drain.resume();
     });
     this.uplink.on('disconnect', () => this.drain.pause());
@@ -191,20 +192,28 @@ export class Agent {
     }
     await this.supervisor.startAll();
 
-    const every = (ms: number, fn: () => void) => {
-      const t = setInterval(() => {
-        try {
-          fn();
-        } catch (err) {
-          this.log.error({ err }, 'periodic job failed');
-        }
-      }, ms);
+    const every = (ms: number, job: string, fn: () => unknown) => {
+      const t = setInterval(() => this.guarded(job, fn), ms);
       t.unref();
       this.timers.push(t);
     };
-    every(config.mqtt.healthIntervalSec * 1000, () => this.retained.publishHealth(this.healthPayload()));
-    every(5000, () => this.checkClock());
-    every(60_000, () => this.outbox.evictByAge());
+    every(config.mqtt.healthIntervalSec * 1000, 'health', () => this.retained.publishHealth(this.healthPayload()));
+    every(5000, 'clock check', () => this.checkClock());
+    every(60_000, 'outbox eviction by age', () => this.outbox.evictByAge());
+  }
+
+  /**
+   * Error boundary for a periodic job or an event handler: a throw (or a rejected promise) is
+   * logged with a code and the job runs again at its next turn; it never reaches the process.
+   */
+  private guarded(job: string, fn: () => unknown): void {
+    const failed = (err: unknown) => this.log.error({ code: 'WG_ERR_JOB_FAILED', job, err }, `${job} failed`);
+    try {
+      const r = fn();
+      if (r instanceof Promise) r.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   }
 
   gatewayEvent(input: Omit<MakeEventInput, 'device' | 'deviceType'>): NewEvent {
@@ -298,8 +307,9 @@ export class Agent {
     return buildStatus(this);
   }
 
+  /** The retained `health` payload; never throws (agent/status.ts). */
   healthPayload(): Record<string, unknown> {
-    return { ts: new Date().toISOString(), ...this.status(), memoryRss: process.memoryUsage.rss() };
+    return healthPayload(this);
   }
 
   get clockIsSynced(): boolean {

@@ -1,5 +1,6 @@
 // What a technician and the control room see of a gateway: the retained `status` payload and the
 // fuller snapshot behind `/api/status`, the page and `health`. Built on demand, never on the alarm path.
+// `health` never throws (healthPayload); `/api/status` reports a failure through the web error handler.
 import { bootId } from './clock.js';
 import type { Agent } from './runtime.js';
 import { redactUrl } from './uplink/mqtt.js';
@@ -49,3 +50,37 @@ export function buildStatus(agent: Agent) {
 }
 
 export type AgentStatus = ReturnType<typeof buildStatus>;
+
+let lastRss = 0;
+/**
+ * Resident memory, or the last value read. `process.memoryUsage.rss()` opens /proc/self/stat and
+ * throws EMFILE when the process is out of file descriptors: that throw, from the uplink's connect
+ * handler, once killed the agent (issue 7 item 6).
+ */
+export function residentMemory(): number {
+  try {
+    lastRss = process.memoryUsage.rss();
+  } catch {
+    // Deliberately quiet: the caller publishes the last value; fd exhaustion is logged where it starts.
+  }
+  return lastRss;
+}
+
+/**
+ * The retained `health` payload. Never throws: it is built in the uplink's connect handler and on
+ * a timer, and a failure to describe the box must not stop the box from reconnecting.
+ */
+export function healthPayload(agent: Agent): Record<string, unknown> {
+  const ts = new Date().toISOString();
+  try {
+    return { ts, ...buildStatus(agent), memoryRss: residentMemory() };
+  } catch (err) {
+    agent.log.error({ code: 'WG_ERR_INTERNAL', err }, 'health payload could not be built');
+    return {
+      ts,
+      gateway: agent.config.gateway.id,
+      error: { code: 'WG_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) },
+      memoryRss: residentMemory(),
+    };
+  }
+}

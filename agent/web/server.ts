@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ERRORS, type ErrorCode, errorMessage, WardgateError } from '../errors.js';
 import type { Agent } from '../runtime.js';
 import { TokenAuth } from './auth.js';
+import { fastifyServerOptions, guardConnections, WEB_LIMITS, type WebLimits } from './limits.js';
 import { PAGE_HTML } from './page.js';
 
 export interface WebOptions {
@@ -11,6 +12,8 @@ export interface WebOptions {
   port: number;
   tokens: string[];
   log: Logger;
+  /** Connection bound and timeouts (agent/web/limits.ts); tests shorten them. */
+  limits?: Partial<WebLimits>;
 }
 
 /**
@@ -41,7 +44,9 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
 };
 
 export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: FastifyInstance; url: string }> {
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 });
+  const limits = { ...WEB_LIMITS, ...opts.limits };
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024, ...fastifyServerOptions(limits) });
+  const connections = guardConnections(app.server, limits, opts.log);
   const auth = new TokenAuth(opts.tokens);
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
@@ -64,8 +69,8 @@ export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: F
     if (err instanceof WardgateError) return sendError(reply, STATUS_OF[err.code] ?? 500, err.code, errorMessage(err));
     if (err.validation || (err.statusCode && err.statusCode < 500))
       return sendError(reply, err.statusCode ?? 400, 'WG_ERR_HTTP_BAD_REQUEST', err.message);
-    opts.log.error({ err }, 'web request failed');
-    return reply.code(500).send({ error: { code: 'WG_ERR_INTERNAL', message: 'internal error (see the log)' } });
+    opts.log.error({ code: 'WG_ERR_INTERNAL', err }, 'web request failed');
+    return sendError(reply, 500, 'WG_ERR_INTERNAL');
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'WG_ERR_HTTP_NOT_FOUND', req.url.split('?')[0]));
 
@@ -80,7 +85,7 @@ export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: F
     outboxWritable: agent.outbox.diskLow === undefined,
   }));
 
-  app.get('/api/status', async () => agent.status());
+  app.get('/api/status', async () => ({ ...agent.status(), web: { ...connections } }));
   app.get('/api/devices', async () => ({ devices: agent.deviceStates() }));
   app.get('/api/outputs', async () => ({ outputs: agent.outputs() }));
 
