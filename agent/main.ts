@@ -4,6 +4,7 @@ import { ConfigError, EXIT_CONFIG } from './config/errors.js';
 import { loadConfigWithSecrets } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createLogger } from './log.js';
+import { installProcessGuard } from './process-guard.js';
 import { Agent } from './runtime.js';
 import { notify, startWatchdog } from './systemd.js';
 import { startWeb } from './web/server.js';
@@ -59,6 +60,16 @@ export async function run(configPath: string): Promise<number> {
   notify('READY=1', log);
   log.info({ gateway: config.gateway.id, lastSeq: running.agent.outbox.lastSeq }, 'wardgate ready');
   const stopWatchdog = startWatchdog(() => running.agent.outbox.diskLow === undefined, log);
+  // An error that escapes every handler is logged; only a bug or a storm of them makes a clean stop
+  // and exit 70 for systemd to restart (agent/process-guard.ts).
+  installProcessGuard({
+    log,
+    stop: async (reason) => {
+      notify('STOPPING=1', log);
+      stopWatchdog();
+      await running.stop(reason);
+    },
+  });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info({ signal }, 'stopping');
