@@ -36,10 +36,12 @@ export interface FirePanelConfig {
   fault?: GpioInputConfig;
   debounceMs: number;
   minHoldMs: number;
-  /** More raw edges than this in a sliding minute make the input "chattering" (one `fire.fault`). */
+  /** More debounced changes than this in a sliding minute make the input "chattering" (one `fire.fault`). */
   chatterEdgesPerMinute: number;
-  /** A chattering input counts again after this long without an edge. */
+  /** A chattering input is trusted again after this long without a debounced change. */
   chatterQuietSec: number;
+  /** While chattering, a level must hold this long to be reported (flagged `suspectedChatter`). */
+  chatterHoldSec: number;
 }
 
 /** What a generic input reports on one transition: any catalogue type, optional severity. */

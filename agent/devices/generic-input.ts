@@ -4,13 +4,14 @@
 import type { InputDeviceConfig, InputTransitionConfig } from '../config/types.js';
 import type { EdgeTime } from './stable-input.js';
 import { type DeviceModel, type DeviceModelContext, type GpioInputWiring, wire } from './types.js';
-import { WatchedInput } from './watched-input.js';
+import { type ChangeFlags, WatchedInput } from './watched-input.js';
 
 export class GenericInput implements DeviceModel {
   readonly type = 'input';
   readonly gpioInputs: GpioInputWiring[];
   private readonly contact: WatchedInput;
-  private activeSince: number | undefined;
+  /** Edge that began the active period: `activeMs` is monotonic. */
+  private activeSince: EdgeTime | undefined;
   private activations = 0;
 
   constructor(
@@ -22,7 +23,8 @@ export class GenericInput implements DeviceModel {
     this.contact = new WatchedInput({
       activeMs: Math.max(cfg.debounceMs, cfg.minHoldMs),
       inactiveMs: cfg.debounceMs,
-      onChange: (active, at) => this.changed(active, at),
+      onChange: (active, at, flags) => this.changed(active, at, flags),
+      onLateEdge: (lateByMs) => ctx.log.warn({ lateByMs }, 'an edge was read after its hold had been decided'),
     });
   }
 
@@ -30,11 +32,20 @@ export class GenericInput implements DeviceModel {
     return this.cfg.id;
   }
 
-  initial(_input: string, active: boolean, at: EdgeTime): void {
+  initial(input: string, active: boolean, at: EdgeTime): void {
+    if (this.contact.active !== undefined) {
+      this.resync(input, active, at);
+      return;
+    }
     this.contact.initial(active, at);
     // Already active at start (a leak, a door left open): report it, as for a held panic button.
-    if (active) this.changed(true, at);
+    if (active) this.changed(true, at, {});
     else this.ctx.stateChanged();
+  }
+
+  resync(_input: string, active: boolean, at: EdgeTime): void {
+    this.contact.resync(active, at);
+    this.ctx.stateChanged();
   }
 
   input(_input: string, active: boolean, at: EdgeTime): void {
@@ -42,17 +53,18 @@ export class GenericInput implements DeviceModel {
     this.ctx.stateChanged();
   }
 
-  private changed(active: boolean, at: EdgeTime): void {
+  private changed(active: boolean, at: EdgeTime, flags: ChangeFlags): void {
     const where = { name: this.cfg.name, location: this.cfg.location };
     let data: Record<string, unknown>;
     if (active) {
-      this.activeSince = at.ts;
+      this.activeSince = at;
       this.activations++;
-      data = { ...where, input: 'input', active: true };
+      data = { ...where, input: 'input', active: true, ...flags };
     } else {
-      const activeMs = this.activeSince !== undefined ? Math.max(0, at.ts - this.activeSince) : null;
+      const since = this.activeSince;
+      const activeMs = since !== undefined ? Math.max(0, at.uptimeMs - since.uptimeMs) : null;
       this.activeSince = undefined;
-      data = { ...where, input: 'input', active: false, activeMs };
+      data = { ...where, input: 'input', active: false, activeMs, ...flags };
     }
     const t: InputTransitionConfig = active ? this.cfg.active : this.cfg.inactive;
     this.ctx.emit({ type: t.event, ...(t.severity ? { severity: t.severity } : {}), at, data });
@@ -62,7 +74,7 @@ export class GenericInput implements DeviceModel {
   state(): Record<string, unknown> {
     return {
       active: this.contact.active === true,
-      activeSince: this.activeSince !== undefined ? new Date(this.activeSince).toISOString() : null,
+      activeSince: this.activeSince !== undefined ? new Date(this.activeSince.ts).toISOString() : null,
       activations: this.activations,
       events: { active: this.cfg.active.event, inactive: this.cfg.inactive.event },
       inputs: { input: this.contact.state() },

@@ -3,7 +3,7 @@
 // Issue 3: an optional tamper switch (`panic.tamper` while active; its clearing is state, not an
 // alarm) and an optional LED that tells the person pressing that the control room has seen it.
 import type { PanicButtonConfig } from '../config/types.js';
-import { StableInput } from './stable-input.js';
+import { type EdgeTime, StableInput } from './stable-input.js';
 import { type DeviceModel, type DeviceModelContext, type GpioInputWiring, wire } from './types.js';
 import { WatchedInput } from './watched-input.js';
 
@@ -11,7 +11,8 @@ export class PanicButton implements DeviceModel {
   readonly type = 'panic-button';
   readonly gpioInputs: GpioInputWiring[];
   private readonly button: StableInput;
-  private pressedAt: number | undefined;
+  /** Edge that began the press: `heldMs` is monotonic (an NTP step mid-press must not count). */
+  private pressedAt: EdgeTime | undefined;
   private presses = 0;
   private readonly tamper: WatchedInput | undefined;
   private tampers = 0;
@@ -32,14 +33,16 @@ export class PanicButton implements DeviceModel {
       // A press must be held for the minimum hold (and be clean of bounce) to count.
       activeMs: Math.max(cfg.debounceMs, cfg.minHoldMs),
       inactiveMs: cfg.debounceMs,
-      onChange: (active, at) => this.changed(active, at),
+      onChange: (active, at, gap) => this.changed(active, at, gap),
+      onLateEdge: (lateByMs) => this.lateEdge('button', lateByMs),
     });
     if (cfg.tamper) {
       this.gpioInputs.push(wire('tamper', cfg.tamper, defaultChip));
       this.tamper = new WatchedInput({
         activeMs: cfg.debounceMs,
         inactiveMs: cfg.debounceMs,
-        onChange: (active, at) => this.tamperChanged(active, at),
+        onChange: (active, at, flags) => this.tamperChanged(active, at, flags.observedAfterGap === true),
+        onLateEdge: (lateByMs) => this.lateEdge('tamper', lateByMs),
       });
     }
   }
@@ -48,21 +51,33 @@ export class PanicButton implements DeviceModel {
     return this.cfg.id;
   }
 
-  initial(_input: string, active: boolean, at: { ts: number; uptimeMs: number }): void {
-    if (_input === 'tamper') {
+  initial(input: string, active: boolean, at: EdgeTime): void {
+    const known = input === 'tamper' ? this.tamper?.active : this.button.active;
+    // A second first read (a driver that lost count) must not repeat a press: treat it as a resync.
+    if (known !== undefined) {
+      this.resync(input, active, at);
+      return;
+    }
+    if (input === 'tamper') {
       this.tamper?.initial(active, at);
       // A housing already open at start is reported like a button already held.
-      if (active) this.tamperChanged(true, at);
+      if (active) this.tamperChanged(true, at, false);
       else this.ctx.stateChanged();
       return;
     }
     this.button.initial(active, at);
-    // A button already held at start (or after a restart mid-alarm) is an alarm, not a state.
-    if (active) this.changed(true, at);
+    // A button already held at start is an alarm, not a state.
+    if (active) this.changed(true, at, false);
     else this.ctx.stateChanged();
   }
 
-  input(_input: string, active: boolean, at: { ts: number; uptimeMs: number }): void {
+  resync(input: string, active: boolean, at: EdgeTime): void {
+    if (input === 'tamper') this.tamper?.resync(active, at);
+    else this.button.resync(active, at);
+    this.ctx.stateChanged();
+  }
+
+  input(_input: string, active: boolean, at: EdgeTime): void {
     if (_input === 'tamper') {
       this.tamper?.feed(active, at);
       this.ctx.stateChanged();
@@ -72,20 +87,30 @@ export class PanicButton implements DeviceModel {
     this.ctx.stateChanged();
   }
 
-  private changed(active: boolean, at: { ts: number; uptimeMs: number }): void {
+  private lateEdge(input: string, lateByMs: number): void {
+    this.ctx.log.warn(
+      { input, lateByMs },
+      'an edge was read after the hold had been decided (event loop or gpiomon late); reported as it came',
+    );
+  }
+
+  private changed(active: boolean, at: EdgeTime, gap: boolean): void {
     const where = { name: this.cfg.name, location: this.cfg.location };
     // LED and acknowledgement change before the event goes out: a local `ack-led` action runs
     // synchronously inside emit() and must find the new alarm, not the previous one.
     if (active) this.ackedAt = undefined;
     if (this.led.on) this.setLed(false, active ? 'new press, not yet acknowledged' : 'released');
+    const flag = gap ? { observedAfterGap: true } : undefined;
     if (active) {
-      this.pressedAt = at.ts;
+      this.pressedAt = at;
       this.presses++;
-      this.ctx.emit({ type: 'panic.pressed', severity: this.cfg.severity, at, data: { ...where, input: 'button' } });
+      const data = { ...where, input: 'button', ...flag };
+      this.ctx.emit({ type: 'panic.pressed', severity: this.cfg.severity, at, data });
     } else {
-      const heldMs = this.pressedAt !== undefined ? Math.max(0, at.ts - this.pressedAt) : null;
+      // After a gap the release happened at some unseen moment before this read: heldMs is an upper bound.
+      const heldMs = this.pressedAt !== undefined ? Math.max(0, at.uptimeMs - this.pressedAt.uptimeMs) : null;
       this.pressedAt = undefined;
-      this.ctx.emit({ type: 'panic.released', at, data: { ...where, heldMs } });
+      this.ctx.emit({ type: 'panic.released', at, data: { ...where, heldMs, ...flag } });
     }
     this.ctx.stateChanged();
   }
@@ -94,7 +119,7 @@ export class PanicButton implements DeviceModel {
     return {
       pressed: this.button.active === true,
       raw: this.button.rawActive === true,
-      pressedSince: this.pressedAt !== undefined ? new Date(this.pressedAt).toISOString() : null,
+      pressedSince: this.pressedAt !== undefined ? new Date(this.pressedAt.ts).toISOString() : null,
       presses: this.presses,
       acknowledgedAt: this.ackedAt !== undefined ? new Date(this.ackedAt).toISOString() : null,
       ...(this.tamper ? { tamper: { ...this.tamper.state(), count: this.tampers } } : {}),
@@ -110,11 +135,12 @@ export class PanicButton implements DeviceModel {
     };
   }
 
-  private tamperChanged(active: boolean, at: { ts: number; uptimeMs: number }): void {
+  private tamperChanged(active: boolean, at: EdgeTime, gap: boolean): void {
     if (active) {
       this.tampers++;
       const where = { name: this.cfg.name, location: this.cfg.location };
-      this.ctx.emit({ type: 'panic.tamper', at, data: { ...where, input: 'tamper' } });
+      const data = { ...where, input: 'tamper', ...(gap ? { observedAfterGap: true } : undefined) };
+      this.ctx.emit({ type: 'panic.tamper', at, data });
     }
     this.ctx.stateChanged();
   }

@@ -64,10 +64,13 @@ export class DeviceRegistry {
     if (!hit) return undefined;
     const value = reading.value as GpioReadingValue;
     const at = { ts: reading.ts, uptimeMs: reading.uptimeMs };
-    if (value.kind === 'initial' || value.kind === 'edge') {
+    // Levels only: line faults and floods are availability, which the runtime owns.
+    if (value.kind === 'edge' || value.kind === 'initial' || value.kind === 'resync') {
       const active = hit.wiring.activeLow ? value.level === 0 : value.level === 1;
-      if (value.kind === 'initial') hit.entry.model.initial(hit.wiring.name, active, at);
-      else hit.entry.model.input(hit.wiring.name, active, at);
+      const model = hit.entry.model;
+      if (value.kind === 'edge') model.input(hit.wiring.name, active, at);
+      else if (value.kind === 'initial') model.initial(hit.wiring.name, active, at);
+      else model.resync(hit.wiring.name, active, at);
     }
     return { entry: hit.entry, value };
   }

@@ -40,8 +40,14 @@ export interface DeviceModel {
   readonly id: string;
   readonly type: string;
   readonly gpioInputs: GpioInputWiring[];
-  /** Level at start (already active-low corrected). */
+  /** First level read of the line in this process (already active-low corrected): news if active. */
   initial(input: string, active: boolean, at: EdgeTime): void;
+  /**
+   * A level read after a gap in watching (driver restart, recovered line, hand-over, overflow,
+   * periodic check): only a transition the model has not seen becomes an event, flagged
+   * `data.observedAfterGap: true`; an unchanged level is never reported twice.
+   */
+  resync(input: string, active: boolean, at: EdgeTime): void;
   input(input: string, active: boolean, at: EdgeTime): void;
   state(): Record<string, unknown>;
   /** Longest time an input change may wait in debounce/hold before it becomes an event. */

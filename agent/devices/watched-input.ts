@@ -1,17 +1,25 @@
-// One binary input as a technician wants to see it: debounced level (StableInput), since when,
-// how many edges, and chatter. A contact that bounces more than `edgesPerMinute` times in a sliding
-// minute is a wiring or relay fault, not a stream of alarms: the owner hears about it once
-// (`onChatterStart`), changes are suppressed, and after `quietMs` without an edge the input is
-// trusted again (`onChatterEnd`) and its settled level is reported if it differs.
+// One binary input as a technician wants to see it: debounced level (StableInput), since when, how
+// many raw edges, and chatter.
+//
+// Chatter (issue 14): a contact whose *debounced* level changes more than `changesPerMinute` times
+// in a sliding minute is a wiring or relay fault, not a stream of alarms. Normal relay bounce never
+// counts (it does not survive the debounce; a line toggling faster than any debounce is the GPIO
+// driver's flood guard's business). The owner hears about it once (`onChatterStart`); from then
+// on a level must stay put for `holdMs` before it is reported, flagged `suspectedChatter` — so a
+// genuine alarm on a chattering contact is delayed by at most the debounce plus `holdMs` (the
+// stated bound), never suppressed until the quiet period ends. After `quietMs` without a debounced
+// change the input is trusted again (`onChatterEnd`) and its change window is cleared.
+// Every decision is made on edge timestamps, so a late read gives the same answer as a prompt one.
 import { uptimeMs } from '../clock.js';
+import { Deadline } from './deadline.js';
 import { type EdgeTime, StableInput } from './stable-input.js';
 
 const MINUTE = 60_000;
-/** Bound on remembered edge times, so a line oscillating at kHz costs no memory. */
+/** Bound on remembered change times, so a line oscillating for hours costs no memory. */
 const MAX_WINDOW = 1000;
 
 export interface InputState {
-  /** Debounced level (what events are made of); null before the first reading. */
+  /** Debounced level; null before the first reading. */
   active: boolean | null;
   /** Level last seen on the wire. */
   raw: boolean | null;
@@ -19,116 +27,178 @@ export interface InputState {
   since: string | null;
   /** Raw edges since start. */
   edges: number;
-  /** Raw edges in the last minute (capped at 1000). */
-  edgesLastMinute: number;
+  /** Debounced changes in the last minute (what chatter is judged on; capped at 1000). */
+  changesLastMinute: number;
   chatter: boolean;
   chatterSince: string | null;
 }
 
+export interface ChangeFlags {
+  /** First seen in a level read after a gap in watching (driver restart, recovered line). */
+  observedAfterGap?: true;
+  /** Reported while the input is chattering (held for the chatter hold time). */
+  suspectedChatter?: true;
+}
+
 export interface ChatterOptions {
-  edgesPerMinute: number;
+  changesPerMinute: number;
   quietMs: number;
-  onChatterStart(edgesLastMinute: number, at: EdgeTime): void;
+  /** While chattering, a level must hold this long to be reported (capped at `quietMs`). */
+  holdMs: number;
+  onChatterStart(changesLastMinute: number, at: EdgeTime): void;
   onChatterEnd(at: EdgeTime): void;
 }
 
 export interface WatchedInputOptions {
   activeMs: number;
   inactiveMs: number;
-  onChange(active: boolean, at: EdgeTime): void;
+  onChange(active: boolean, at: EdgeTime, flags: ChangeFlags): void;
   chatter?: ChatterOptions;
+  onLateEdge?(lateByMs: number): void;
 }
 
+const NONE: ChangeFlags = Object.freeze({});
+const GAP: ChangeFlags = Object.freeze({ observedAfterGap: true });
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
 export class WatchedInput {
   private readonly stable: StableInput;
   private raw: boolean | undefined;
-  private rawAt: EdgeTime | undefined;
   private since: number | undefined;
-  /** Uptime (monotonic) of recent edges: a wall-clock step at NTP sync must not fake a burst. */
-  private window: number[] = [];
-  private chatterSince: number | undefined;
-  private quietTimer: NodeJS.Timeout | undefined;
   private edges = 0;
+  /** Monotonic stamps of recent debounced changes: a wall-clock step must not fake a burst. */
+  private window: number[] = [];
+  private chatterSince: EdgeTime | undefined;
+  private lastChange: EdgeTime | undefined;
+  /** While chattering: reports a level once it held `holdMs` (a second debouncer, on changes). */
+  private readonly hold: StableInput | undefined;
+  private readonly quiet: Deadline | undefined;
+  private readonly lagMs: number;
 
   constructor(private readonly opts: WatchedInputOptions) {
+    this.lagMs = Math.max(opts.activeMs, opts.inactiveMs);
     this.stable = new StableInput({
       activeMs: opts.activeMs,
       inactiveMs: opts.inactiveMs,
-      onChange: (active, at) => {
-        this.since = at.ts;
-        opts.onChange(active, at);
-      },
+      onChange: (active, at, gap) => this.changed(active, at, gap),
+      ...(opts.onLateEdge ? { onLateEdge: opts.onLateEdge } : {}),
     });
+    const chatter = opts.chatter;
+    if (chatter) {
+      const holdMs = Math.min(chatter.holdMs, chatter.quietMs);
+      this.hold = new StableInput({
+        activeMs: holdMs,
+        inactiveMs: holdMs,
+        onChange: (active, at, gap) =>
+          opts.onChange(
+            active,
+            at,
+            gap ? { suspectedChatter: true, observedAfterGap: true } : { suspectedChatter: true },
+          ),
+        upstream: { lagMs: this.lagMs, flush: () => this.flush() },
+      });
+      this.quiet = new Deadline(() => this.quietDue(chatter), chatter.quietMs + this.lagMs + 1000);
+    }
   }
 
   get active(): boolean | undefined {
     return this.stable.active;
   }
 
+  get rawActive(): boolean | undefined {
+    return this.raw;
+  }
+
   get chattering(): boolean {
     return this.chatterSince !== undefined;
   }
 
+  /** The first level read: confirmed at once (the owner reports it if it is news). */
   initial(active: boolean, at: EdgeTime): void {
+    if (this.stable.active !== undefined) {
+      this.resync(active, at);
+      return;
+    }
     this.raw = active;
-    this.rawAt = at;
     this.since = at.ts;
     this.stable.initial(active, at);
   }
 
-  feed(active: boolean, at: EdgeTime): void {
-    if (active === this.raw) return;
+  /** A level read after a gap in watching: the owner hears only of a transition it has not seen. */
+  resync(active: boolean, at: EdgeTime): void {
+    if (this.stable.active === undefined) {
+      this.initial(active, at);
+      return;
+    }
     this.raw = active;
-    this.rawAt = at;
-    this.edges++;
-    this.window.push(at.uptimeMs);
-    this.prune(at.uptimeMs);
-    const chatter = this.opts.chatter;
-    if (!chatter) {
-      this.stable.feed(active, at);
-      return;
-    }
-    if (this.chatterSince !== undefined) {
-      this.armQuiet(chatter);
-      return;
-    }
-    if (this.window.length > chatter.edgesPerMinute) {
-      this.chatterSince = at.ts;
-      // Drop whatever change was waiting in debounce: it came from the chatter.
-      this.stable.stop();
-      this.armQuiet(chatter);
-      chatter.onChatterStart(this.window.length, at);
-      return;
-    }
+    this.stable.resync(active, at);
+  }
+
+  feed(active: boolean, at: EdgeTime): void {
+    if (active !== this.raw) this.edges++;
+    this.raw = active;
     this.stable.feed(active, at);
   }
 
-  private prune(nowUptime: number): void {
-    while (this.window.length > 0 && ((this.window[0] ?? 0) <= nowUptime - MINUTE || this.window.length > MAX_WINDOW))
-      this.window.shift();
+  /** Commit a debounced change that is due by now, before judging a hold or a quiet period. */
+  private flush(): void {
+    this.stable.settle(uptimeMs());
   }
 
-  private armQuiet(chatter: ChatterOptions): void {
-    if (this.quietTimer) clearTimeout(this.quietTimer);
-    this.quietTimer = setTimeout(() => this.quiet(chatter), chatter.quietMs);
-  }
-
-  private quiet(chatter: ChatterOptions): void {
-    this.quietTimer = undefined;
-    this.chatterSince = undefined;
-    const last = this.rawAt;
-    if (this.raw === undefined || !last) return;
-    // Stamped when the quiet period completed, computed from the last edge: no clock is read.
-    chatter.onChatterEnd({ ts: last.ts + chatter.quietMs, uptimeMs: last.uptimeMs + chatter.quietMs });
-    const was = this.stable.active;
-    this.stable.initial(this.raw, last);
-    // The level has been steady for the whole quiet period: that is a real state, report it.
-    if (this.raw !== was) {
-      this.since = last.ts;
-      this.opts.onChange(this.raw, last);
+  private changed(active: boolean, at: EdgeTime, gap: boolean): void {
+    this.since = at.ts;
+    const chatter = this.opts.chatter;
+    const last = this.lastChange;
+    if (chatter && this.chatterSince !== undefined && last) {
+      // Decided on stamps: did the held level last, and did the quiet period pass, before this change?
+      this.hold?.settle(at.uptimeMs);
+      if (at.uptimeMs - last.uptimeMs >= chatter.quietMs) this.endChatter(chatter, last);
     }
+    this.lastChange = at;
+    this.window.push(at.uptimeMs);
+    this.prune(at.uptimeMs);
+    if (!chatter || !this.hold) {
+      this.opts.onChange(active, at, gap ? GAP : NONE);
+      return;
+    }
+    if (this.chatterSince === undefined && this.window.length > chatter.changesPerMinute) {
+      this.chatterSince = at;
+      // The hold starts from what the owner was last told.
+      this.hold.initial(!active, at);
+      chatter.onChatterStart(this.window.length, at);
+    }
+    if (this.chatterSince === undefined) {
+      this.opts.onChange(active, at, gap ? GAP : NONE);
+      return;
+    }
+    this.hold.feed(active, at, gap);
+    this.quiet?.set(at.uptimeMs + chatter.quietMs + this.lagMs);
+  }
+
+  private quietDue(chatter: ChatterOptions): void {
+    this.flush();
+    const last = this.lastChange;
+    if (this.chatterSince === undefined || !last) return;
+    if (uptimeMs() - last.uptimeMs >= chatter.quietMs + this.lagMs) this.endChatter(chatter, last);
+    else if (!this.quiet?.armed) this.quiet?.set(last.uptimeMs + chatter.quietMs + this.lagMs);
+  }
+
+  private endChatter(chatter: ChatterOptions, last: EdgeTime): void {
+    // A level that held for the quiet period held for the (shorter) chatter hold: report it first.
+    this.hold?.settle(last.uptimeMs + chatter.quietMs);
+    this.hold?.stop();
+    this.quiet?.clear();
+    this.chatterSince = undefined;
+    this.window = [];
+    // Stamped when the quiet period completed, computed from the last change: no clock is read.
+    chatter.onChatterEnd({ ts: last.ts + chatter.quietMs, uptimeMs: last.uptimeMs + chatter.quietMs });
+  }
+
+  private prune(nowUptime: number): void {
+    const w = this.window;
+    let drop = 0;
+    while (drop < w.length && ((w[drop] ?? 0) <= nowUptime - MINUTE || w.length - drop > MAX_WINDOW)) drop++;
+    if (drop > 0) w.splice(0, drop);
   }
 
   state(): InputState {
@@ -138,15 +208,15 @@ export class WatchedInput {
       raw: this.raw ?? null,
       since: iso(this.since),
       edges: this.edges,
-      edgesLastMinute: this.window.length,
+      changesLastMinute: this.window.length,
       chatter: this.chatterSince !== undefined,
-      chatterSince: iso(this.chatterSince),
+      chatterSince: iso(this.chatterSince?.ts),
     };
   }
 
   stop(): void {
     this.stable.stop();
-    if (this.quietTimer) clearTimeout(this.quietTimer);
-    this.quietTimer = undefined;
+    this.hold?.stop();
+    this.quiet?.clear();
   }
 }

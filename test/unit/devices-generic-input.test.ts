@@ -64,7 +64,7 @@ describe('GenericInput', () => {
           raw: false,
           since: new Date(T0 + 90_000).toISOString(),
           edges: 2,
-          edgesLastMinute: 1,
+          changesLastMinute: 1,
           chatter: false,
           chatterSince: null,
         },
