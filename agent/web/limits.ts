@@ -10,7 +10,7 @@
 //   closed. Node checks this on a timer (`connectionsCheckingInterval`, 30 s by default, with a
 //   60 s headersTimeout under fastify's requestTimeout 0): a socket that never sends a byte was
 //   closed only after up to 90 s. Measured on Node 20: with these values such a socket closes
-//   after headersTimeout + at most one check interval (test/integration/web.test.ts).
+//   after headersTimeout + at most one check interval (test/integration/web-limits.test.ts).
 // - `idleTimeoutMs` (socket inactivity) catches what the parser's timers do not: a client that
 //   stops reading a response. `requestTimeoutMs` bounds a whole request, body included.
 import type { Server } from 'node:http';
