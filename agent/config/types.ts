@@ -99,7 +99,8 @@ export interface Config {
     keepaliveSec: number;
     connectTimeoutMs: number;
     inflight: number;
-    backoff?: { minMs?: number; maxMs?: number };
+    /** stableSec: a connection up this long resets the backoff (default 30). */
+    backoff?: { minMs?: number; maxMs?: number; stableSec?: number };
     telemetryExpirySec: number;
     healthIntervalSec: number;
     failbackSec: number;

@@ -65,6 +65,14 @@ export class Drain {
   }
 
   /**
+   * Graceful stop: publish nothing more, but (unlike pause) still delete the rows whose PUBACK
+   * arrives late, so a restart does not resend them (issue 7). pause() ends even that.
+   */
+  finish(): void {
+    this.running = false;
+  }
+
+  /**
    * Fill the in-flight window. Refills wait until a quarter of the window is free (one query per
    * batch, not per PUBACK), except when nothing is in flight or an alarm was just accepted.
    */

@@ -1,28 +1,33 @@
 // The broker connection: mqtt.js with our own connect loop, because wardgate decides failover
 // order, backoff and protocol fallback, and keeps durability in the outbox, not in mqtt.js's
-// in-memory queue. MQTT 5 is preferred; a broker that refuses it is spoken to in 3.1.1.
+// in-memory queue. MQTT 5 is preferred; a broker that refuses it is spoken to in 3.1.1 for that
+// connection only, and every new connection tries 5 again (issue 7: a downgrade used to stick).
+// When to retry and what to call a failure: connect-policy.ts; what the broker may send: inbound-guard.ts.
 import { EventEmitter } from 'node:events';
-import { connect, type Socket } from 'node:net';
-import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import type { Socket } from 'node:net';
+import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { errorMessage, WardgateError } from '../errors.js';
-import { Backoff } from './backoff.js';
+import type { ConnectionSettings } from './client-options.js';
+import { ConnectPolicy, TAKEOVER_HINT } from './connect-policy.js';
+import { openConnection } from './connection.js';
+import { endGracefully, probeTcp, redactUrl, within } from './net.js';
+import { UplinkReport, type UplinkStats } from './report.js';
 
-export interface UplinkOptions {
+export { redactUrl } from './net.js';
+export type { UplinkStats } from './report.js';
+
+export interface UplinkOptions extends ConnectionSettings {
   brokers: string[];
   protocol: 'auto' | '5' | '3.1.1';
-  clientId: string;
-  username?: string;
-  password?: string;
-  keepaliveSec: number;
-  connectTimeoutMs: number;
-  backoff: { minMs: number; maxMs: number };
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean; servername?: string };
-  will: { topic: string; payload: string };
+  /** stableMs: a connection up this long resets the backoff (default 30 s). */
+  backoff: { minMs: number; maxMs: number; stableMs?: number };
   /** The retained status to leave on a broker this uplink leaves on purpose (fail-back). */
   offlineStatus?: (reason: string) => string;
   /** On a later broker in the list, probe the first every this many seconds and return to it (0: never). */
   failbackSec?: number;
+  /** Topics the agent subscribed to; a publish on any other is refused (none today). */
+  accepts?: (topic: string) => boolean;
   log: Logger;
 }
 
@@ -33,54 +38,48 @@ export interface PublishOptions {
   userProperties?: Record<string, string>;
 }
 
-export interface UplinkStats {
-  connects: number;
-  connectFailures: number;
-  disconnects: number;
-  published: number;
-  acked: number;
-  lastConnectedAt: number | null;
-  lastDisconnectedAt: number | null;
-  lastError: string | null;
-}
-
 interface UplinkEvents {
   connect: [info: { url: string; protocolVersion: 4 | 5 }];
   disconnect: [err: Error | undefined];
 }
 
-/** CONNACK codes meaning "I do not speak this protocol version" (3.1.1: 1, MQTT 5: 0x84). */
-const PROTOCOL_REFUSED = new Set([1, 0x84]);
+/** Of a stop's budget, kept for the DISCONNECT itself after waiting for late PUBACKs. */
+const END_RESERVE_MS = 500;
 
 export class Uplink extends EventEmitter<UplinkEvents> {
   private client: MqttClient | undefined;
   private generation = 0;
   private brokerIndex = 0;
-  private readonly v311Only = new Set<string>();
-  private readonly backoff: Backoff;
+  /** The broker just refused MQTT 5: the next attempt (only) speaks 3.1.1. */
+  private fallbackNext = false;
+  private readonly policy: ConnectPolicy;
   private retryTimer: NodeJS.Timeout | undefined;
   private failbackTimer: NodeJS.Timeout | undefined;
   private stopped = true;
+  private readonly report: UplinkReport;
+  private unacked = 0;
+  private onSettled: (() => void) | undefined;
   url: string | undefined;
   protocolVersion: 4 | 5 | undefined;
-  readonly stats: UplinkStats = {
-    connects: 0,
-    connectFailures: 0,
-    disconnects: 0,
-    published: 0,
-    acked: 0,
-    lastConnectedAt: null,
-    lastDisconnectedAt: null,
-    lastError: null,
-  };
-
   constructor(private readonly opts: UplinkOptions) {
     super();
-    this.backoff = new Backoff(opts.backoff);
+    this.policy = new ConnectPolicy({ ...opts.backoff, stableMs: opts.backoff.stableMs ?? 30_000 }, (was) =>
+      this.guard('stable', () => this.report.stable(was, this.url && redactUrl(this.url))),
+    );
+    this.report = new UplinkReport(this.policy, opts.log);
+  }
+
+  get stats(): UplinkStats {
+    return this.report.stats;
   }
 
   get connected(): boolean {
     return this.client?.connected === true && this.url !== undefined;
+  }
+
+  /** Publishes sent and not yet acknowledged (or failed). */
+  get unackedCount(): number {
+    return this.unacked;
   }
 
   start(): void {
@@ -88,97 +87,100 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     this.attempt();
   }
 
-  private versionFor(url: string): 4 | 5 {
-    if (this.opts.protocol === '3.1.1' || this.v311Only.has(url)) return 4;
-    return 5;
+  /** Every handler of ours runs behind this: no broker event may become an uncaught exception. */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.opts.log.error({ err, code: 'WG_ERR_UPLINK_HANDLER', handler: what }, 'uplink event handler failed');
+    }
+  }
+
+  /** Our own events, each listener behind its own boundary (one failing must not skip the next). */
+  private notify<K extends keyof UplinkEvents>(event: K, ...args: UplinkEvents[K]): void {
+    for (const l of this.listeners(event)) this.guard(event, () => (l as (...a: UplinkEvents[K]) => void)(...args));
   }
 
   private attempt(): void {
     if (this.stopped) return;
     const url = this.opts.brokers[this.brokerIndex] as string;
-    const protocolVersion = this.versionFor(url);
+    const protocolVersion: 4 | 5 =
+      this.opts.protocol === '3.1.1' || (this.opts.protocol === 'auto' && this.fallbackNext) ? 4 : 5;
+    this.fallbackNext = false;
     const gen = ++this.generation;
-    const { log } = this.opts;
-    const options: IClientOptions = {
-      clientId: this.opts.clientId,
-      protocolVersion,
-      clean: true,
-      keepalive: this.opts.keepaliveSec,
-      connectTimeout: this.opts.connectTimeoutMs,
-      reconnectPeriod: 0, // our loop decides: failover order, backoff with jitter
-      queueQoSZero: false,
-      resubscribe: false,
-      will: { topic: this.opts.will.topic, payload: Buffer.from(this.opts.will.payload), qos: 1, retain: true },
-      ...(this.opts.username !== undefined ? { username: this.opts.username } : {}),
-      ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
-      ...(this.opts.tls ?? {}),
+    const accepts = this.opts.accepts ?? (() => false);
+    const live = (what: string, fn: () => void) => {
+      if (gen === this.generation) this.guard(what, fn);
     };
-    let gotConnack = false;
-    let socketOpened = false;
-    let refusedV5 = false;
-    const client = mqtt.connect(url, options);
+    const client = openConnection(url, protocolVersion, this.opts, accepts, this.stats.inbound, {
+      live,
+      connack: () => {
+        this.url = url;
+        this.protocolVersion = protocolVersion;
+        this.stats.connects++;
+        this.stats.lastConnectedAt = Date.now();
+        this.policy.connected();
+        if (!this.policy.takenOver) this.report.setError(null);
+        const obj = { url: redactUrl(url), protocolVersion };
+        this.report.log1(`up:${url}:${protocolVersion}`, 'info', obj, 'broker connected');
+        this.notify('connect', { url, protocolVersion });
+        if (this.brokerIndex > 0) this.watchPrimary(gen);
+      },
+      end: (e) => {
+        if (e.refusedV5 && this.opts.protocol === 'auto') {
+          const obj = { url: redactUrl(url), reason: e.reason };
+          this.report.log1(
+            `fallback:${url}`,
+            'warn',
+            obj,
+            'broker did not accept MQTT 5; trying 3.1.1 for this connection',
+          );
+          this.fallbackNext = true;
+          this.teardown(client);
+          this.retryTimer = setTimeout(() => this.attempt(), 0);
+          return;
+        }
+        this.onDown(client, url, e.connected, e.reason, e.takenOver, protocolVersion);
+      },
+    });
     this.client = client;
-    const stream = client.stream as Socket | undefined;
-    stream?.once?.('connect', () => {
-      socketOpened = true;
-      stream.setNoDelay?.(true); // alarms are small packets: never wait for Nagle
-    });
-    client.on('connect', () => {
-      if (gen !== this.generation) return;
-      gotConnack = true;
-      this.url = url;
-      this.protocolVersion = protocolVersion;
-      this.stats.connects++;
-      this.stats.lastConnectedAt = Date.now();
-      this.stats.lastError = null;
-      this.backoff.reset();
-      log.info({ url: redactUrl(url), protocolVersion }, 'broker connected');
-      this.emit('connect', { url, protocolVersion });
-      if (this.brokerIndex > 0) this.watchPrimary(gen);
-    });
-    client.on('error', (err) => {
-      if (gen !== this.generation) return;
-      this.stats.lastError = errorMessage(err);
-      const code = (err as { code?: unknown }).code;
-      if (
-        !gotConnack &&
-        protocolVersion === 5 &&
-        this.opts.protocol === 'auto' &&
-        typeof code === 'number' &&
-        PROTOCOL_REFUSED.has(code)
-      ) {
-        refusedV5 = true;
-      }
-    });
-    client.on('close', () => {
-      if (gen !== this.generation) return;
-      // aedes and other 3.1.1-only brokers may just drop a v5 CONNECT without a CONNACK.
-      if (!gotConnack && (socketOpened || refusedV5) && protocolVersion === 5 && this.opts.protocol === 'auto') {
-        log.warn({ url: redactUrl(url), refused: refusedV5 }, 'broker did not accept MQTT 5; trying 3.1.1');
-        this.v311Only.add(url);
-        this.teardown(client);
-        this.retryTimer = setTimeout(() => this.attempt(), 0);
-        return;
-      }
-      this.onDown(client, gotConnack);
-    });
   }
 
-  private onDown(client: MqttClient, wasConnected: boolean): void {
+  private onDown(
+    client: MqttClient,
+    url: string,
+    wasConnected: boolean,
+    reason: string,
+    takenOver: boolean,
+    version: 4 | 5,
+  ): void {
     this.teardown(client);
+    let delay: number;
     if (wasConnected) {
       this.stats.disconnects++;
       this.stats.lastDisconnectedAt = Date.now();
       this.url = undefined;
-      this.opts.log.warn({ err: this.stats.lastError }, 'broker connection lost');
-      this.emit('disconnect', new WardgateError('WG_ERR_UPLINK_CONNECT', this.stats.lastError ?? 'connection closed'));
+      delay = this.policy.dropped(takenOver, version === 4);
+      this.report.setError(reason);
+      const obj = { url: redactUrl(url), reason, code: this.stats.lastErrorCode, retryInMs: delay };
+      if (this.policy.takenOver)
+        this.report.log1('takeover', 'error', { ...obj, hint: TAKEOVER_HINT }, 'session taken over');
+      else this.report.log1(`lost:${reason}`, 'warn', obj, 'broker connection lost');
+      this.notify('disconnect', new WardgateError(this.stats.lastErrorCode ?? 'WG_ERR_UPLINK_CONNECT', reason));
     } else {
       this.stats.connectFailures++;
+      delay = this.policy.failed();
+      this.report.setError(reason);
+      this.report.log1(
+        `fail:${url}:${reason}`,
+        'warn',
+        { url: redactUrl(url), reason, code: this.stats.lastErrorCode, hint: this.stats.hint, retryInMs: delay },
+        'broker connection failed',
+      );
       // Fail over in order: the next broker in the list, wrapping round.
       this.brokerIndex = (this.brokerIndex + 1) % this.opts.brokers.length;
     }
     if (this.stopped) return;
-    const delay = wasConnected ? 0 : this.backoff.next();
     this.retryTimer = setTimeout(() => this.attempt(), delay);
   }
 
@@ -190,11 +192,13 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     const tick = () => {
       this.failbackTimer = undefined;
       if (gen !== this.generation || this.stopped) return;
-      void probeTcp(primary, 2000).then((up) => {
-        if (gen !== this.generation || this.stopped) return;
-        if (up) void this.failback(gen);
-        else this.failbackTimer = setTimeout(tick, every);
-      });
+      void probeTcp(primary, 2000).then((up) =>
+        this.guard('failback probe', () => {
+          if (gen !== this.generation || this.stopped) return;
+          if (up) void this.failback(gen);
+          else this.failbackTimer = setTimeout(tick, every);
+        }),
+      );
     };
     this.failbackTimer = setTimeout(tick, every);
   }
@@ -208,21 +212,18 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     );
     if (this.opts.offlineStatus) {
       // Leave the fallback broker's retained status truthful: this gateway is no longer there.
-      const sent = this.publish(this.opts.will.topic, this.opts.offlineStatus('failback'), { retain: true }).catch(
-        () => undefined,
-      );
-      await Promise.race([sent, new Promise((r) => setTimeout(r, 2000).unref())]);
+      const sent = this.publish(this.opts.will.topic, this.opts.offlineStatus('failback'), { retain: true });
+      await within(sent, 2000);
     }
     if (gen !== this.generation) return;
     this.generation++;
-    client.removeAllListeners();
-    client.on('error', () => {});
-    client.end(false); // a clean DISCONNECT: no will
     if (this.client === client) this.client = undefined;
+    void endGracefully(client, 2000);
     this.url = undefined;
     this.stats.disconnects++;
     this.stats.lastDisconnectedAt = Date.now();
-    this.emit('disconnect', new WardgateError('WG_ERR_UPLINK_CONNECT', 'failing back to the first broker'));
+    this.policy.stop(); // leaving on purpose: not a drop, and the next connect is not delayed
+    this.notify('disconnect', new WardgateError('WG_ERR_UPLINK_CONNECT', 'failing back to the first broker'));
     this.brokerIndex = 0;
     if (!this.stopped) this.attempt();
   }
@@ -260,8 +261,11 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       };
     }
     this.stats.published++;
+    this.unacked++;
     return new Promise<void>((resolve, reject) => {
       client.publish(topic, payload, pubOpts, (err) => {
+        this.unacked--;
+        if (this.unacked === 0) this.onSettled?.();
         if (err) reject(new WardgateError('WG_ERR_UPLINK_PUBLISH', errorMessage(err), { cause: err }));
         else {
           this.stats.acked++;
@@ -271,51 +275,30 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     });
   }
 
-  /** Publish the final messages (offline status), then close without triggering the will. */
-  async stop(final: Array<{ topic: string; payload: string; retain: boolean }> = [], timeoutMs = 2000): Promise<void> {
+  /**
+   * Publish the final messages (offline status), let late PUBACKs arrive (each deletes its row,
+   * so a restart does not resend them), then close without triggering the will — all within
+   * `budgetMs`, whatever the broker does.
+   */
+  async stop(final: Array<{ topic: string; payload: string; retain: boolean }> = [], budgetMs = 2000): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.failbackTimer) clearTimeout(this.failbackTimer);
+    this.policy.stop();
     const client = this.client;
     if (!client) return;
-    if (this.connected) {
-      const sends = final.map((m) => this.publish(m.topic, m.payload, { retain: m.retain }).catch(() => undefined));
-      await Promise.race([Promise.all(sends), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    const deadline = Date.now() + budgetMs;
+    if (this.connected) for (const m of final) this.publish(m.topic, m.payload, { retain: m.retain }).catch(() => {});
+    if (this.unacked > 0 && this.connected) {
+      const settled = new Promise<void>((resolve) => {
+        this.onSettled = resolve;
+      });
+      await within(settled, deadline - Date.now() - END_RESERVE_MS);
+      this.onSettled = undefined;
     }
     this.generation++;
-    client.removeAllListeners();
-    client.on('error', () => {});
-    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
     this.client = undefined;
     this.url = undefined;
+    await endGracefully(client, Math.max(100, deadline - Date.now()));
   }
-}
-
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
-
-/** Does anything accept a TCP connection at this broker URL's host and port? */
-export function probeTcp(url: string, timeoutMs: number): Promise<boolean> {
-  const u = new URL(url);
-  const defaults: Record<string, number> = {
-    'mqtt:': 1883,
-    'tcp:': 1883,
-    'mqtts:': 8883,
-    'tls:': 8883,
-    'ssl:': 8883,
-    'ws:': 80,
-    'wss:': 443,
-  };
-  const port = u.port ? Number(u.port) : (defaults[u.protocol] ?? 1883);
-  return new Promise((resolve) => {
-    const socket = connect({ host: u.hostname.replace(/^\[|\]$/g, ''), port, timeout: timeoutMs });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
 }

@@ -21,15 +21,16 @@ describe('flapping network', () => {
     cleanup(() => proxy.stop());
     const sub = await new Subscriber(broker.url).connect();
     cleanup(() => sub.close());
-    const agent = await Agent.start({
-      config: testConfig({
-        brokers: [`mqtt://127.0.0.1:${proxy.port}`],
-        buttons: 8,
-        severities: ['critical', 'high', 'normal', 'low'],
-        inflight: 32,
-      }),
-      log: createLogger('error'),
+    const config = testConfig({
+      brokers: [`mqtt://127.0.0.1:${proxy.port}`],
+      buttons: 8,
+      severities: ['critical', 'high', 'normal', 'low'],
+      inflight: 32,
     });
+    // The backoff keeps growing across connections that never stay up (issue 7: it no longer
+    // resets on CONNACK); a short one lets this test make its 30 cuts in a few seconds.
+    config.mqtt.backoff = { minMs: 10, maxMs: 100 };
+    const agent = await Agent.start({ config, log: createLogger('error') });
     cleanup(() => agent.stop());
     await waitFor(() => agent.uplink.connected, 10_000, 'uplink');
 

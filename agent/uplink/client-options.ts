@@ -1,0 +1,52 @@
+// The mqtt.js options of one connection attempt: our loop reconnects (reconnectPeriod 0), the
+// will marks the gateway offline, and what the broker may send is bounded (inbound-guard.ts).
+import type { IClientOptions } from 'mqtt';
+import {
+  BoundedIncomingStore,
+  type InboundStats,
+  MAX_INBOUND_PACKET,
+  MAX_INBOUND_QOS2,
+  NOT_AUTHORIZED,
+} from './inbound-guard.js';
+
+export interface ConnectionSettings {
+  clientId: string;
+  username?: string;
+  password?: string;
+  keepaliveSec: number;
+  connectTimeoutMs: number;
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean; servername?: string };
+  will: { topic: string; payload: string };
+}
+
+export function clientOptions(
+  s: ConnectionSettings,
+  protocolVersion: 4 | 5,
+  accepts: (topic: string) => boolean,
+  inbound: InboundStats,
+): IClientOptions {
+  return {
+    clientId: s.clientId,
+    protocolVersion,
+    clean: true,
+    keepalive: s.keepaliveSec,
+    connectTimeout: s.connectTimeoutMs,
+    reconnectPeriod: 0, // our loop decides: failover order, backoff with jitter
+    queueQoSZero: false,
+    resubscribe: false,
+    will: { topic: s.will.topic, payload: Buffer.from(s.will.payload), qos: 1, retain: true },
+    ...(protocolVersion === 5
+      ? { properties: { maximumPacketSize: MAX_INBOUND_PACKET, receiveMaximum: MAX_INBOUND_QOS2 } }
+      : {}),
+    // MQTT 5 only (mqtt.js): refuse what nobody subscribed to, so nothing is stored for it.
+    customHandleAcks: (topic, _message, _packet, done) => {
+      if (accepts(topic)) return done(0);
+      inbound.unsolicited++;
+      done(NOT_AUTHORIZED);
+    },
+    incomingStore: new BoundedIncomingStore(MAX_INBOUND_QOS2, () => inbound.droppedQos2++),
+    ...(s.username !== undefined ? { username: s.username } : {}),
+    ...(s.password !== undefined ? { password: s.password } : {}),
+    ...(s.tls ?? {}),
+  };
+}

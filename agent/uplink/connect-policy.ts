@@ -1,0 +1,149 @@
+// When to try the broker again, and what to tell a technician about why it keeps failing.
+//
+// - The backoff resets only after a connection has stayed up for `stableMs` (issue 7): resetting
+//   on CONNACK let two boxes with one `gateway.id` kick each other off thousands of times in 10 s,
+//   each time firing the offline will.
+// - The first attempt after an established connection drops waits too (jittered), so a broker
+//   restart is not met by every gateway of the hospital in the same millisecond.
+// - A session taken over (MQTT 5 DISCONNECT 0x8E, or on 3.1.1 `takeoverDrops` connections in a
+//   row that die within `quickDropMs` of their CONNACK, which is all 3.1.1 shows of it) is its own
+//   state, reported with a hint, and retried at the longest delay only. An MQTT 5 broker must say
+//   0x8E, so there quick drops are only a flapping network, never guessed to be a takeover.
+import { Backoff, type BackoffOptions } from './backoff.js';
+
+export interface ConnectPolicyOptions extends BackoffOptions {
+  /** A connection up this long is healthy: the backoff and the takeover suspicion reset. */
+  stableMs: number;
+  /** A connection that ends sooner than this after its CONNACK counts as a quick drop. */
+  quickDropMs?: number;
+  /** Quick drops in a row that mean someone else holds this client id. */
+  takeoverDrops?: number;
+}
+
+export const TAKEOVER_HINT =
+  'another box (or client) connects with the same client id: check that every gateway has its own gateway.id ' +
+  '(and mqtt.clientId); the broker keeps only one session per client id and drops the other';
+
+export class ConnectPolicy {
+  private readonly backoff: Backoff;
+  private connectedAt: number | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
+  private quickDrops = 0;
+  /** Someone else is using this client id (until a connection stays up for `stableMs`). */
+  takenOver = false;
+
+  constructor(
+    private readonly opts: ConnectPolicyOptions,
+    private readonly onStable: (wasTakenOver: boolean) => void = () => {},
+  ) {
+    this.backoff = new Backoff(opts);
+  }
+
+  /** CONNACK received. */
+  connected(): void {
+    this.connectedAt = Date.now();
+    if (this.stableTimer) clearTimeout(this.stableTimer);
+    this.stableTimer = setTimeout(() => {
+      this.stableTimer = undefined;
+      const was = this.takenOver;
+      this.backoff.reset();
+      this.quickDrops = 0;
+      this.takenOver = false;
+      this.onStable(was);
+    }, this.opts.stableMs);
+    this.stableTimer.unref?.();
+  }
+
+  /**
+   * An established connection ended (`takeover`: the broker said 0x8E; `guess`: quick drops may
+   * mean a takeover, as on 3.1.1). Returns the delay before the next attempt; `takenOver` then
+   * tells whether this drop is (still) a session takeover.
+   */
+  dropped(takeover: boolean, guess = true): number {
+    if (this.stableTimer) clearTimeout(this.stableTimer);
+    this.stableTimer = undefined;
+    const upMs = this.connectedAt === undefined ? 0 : Date.now() - this.connectedAt;
+    this.connectedAt = undefined;
+    if (upMs < (this.opts.quickDropMs ?? 5000)) this.quickDrops++;
+    else this.quickDrops = 0;
+    if (takeover || (guess && this.quickDrops >= (this.opts.takeoverDrops ?? 3))) this.takenOver = true;
+    if (this.takenOver) this.backoff.saturate();
+    return this.backoff.next();
+  }
+
+  /** An attempt failed before its CONNACK. */
+  failed(): number {
+    return this.backoff.next();
+  }
+
+  /** Stop: no timer left behind. */
+  stop(): void {
+    if (this.stableTimer) clearTimeout(this.stableTimer);
+    this.stableTimer = undefined;
+  }
+}
+
+/** MQTT 5 reason codes a broker gives in CONNACK or DISCONNECT, by name for the log and the page. */
+const REASONS: Record<number, string> = {
+  128: 'unspecified error',
+  129: 'malformed packet',
+  130: 'protocol error',
+  131: 'implementation specific error',
+  132: 'unsupported protocol version',
+  133: 'client identifier not valid',
+  134: 'bad user name or password',
+  135: 'not authorized',
+  136: 'server unavailable',
+  137: 'server busy',
+  138: 'banned',
+  139: 'server shutting down',
+  140: 'bad authentication method',
+  141: 'keep alive timeout',
+  142: 'session taken over',
+  147: 'receive maximum exceeded',
+  149: 'packet too large',
+  151: 'quota exceeded',
+  152: 'administrative action',
+  156: 'use another server',
+  157: 'server moved',
+  159: 'connection rate exceeded',
+};
+
+export function reasonName(code: number): string {
+  return `0x${code.toString(16).padStart(2, '0')} ${REASONS[code] ?? 'reason code'}`;
+}
+
+/**
+ * One short, stable reason for a failed or lost connection: a socket or TLS error code
+ * (ECONNREFUSED, CERT_HAS_EXPIRED…), an MQTT reason code, or the library's message.
+ */
+export function failureReason(err: unknown): string {
+  if (!(err instanceof Error)) return String(err ?? 'connection closed');
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'number') return `${reasonName(code)} (${err.message})`;
+  if (typeof code === 'string') return `${code}: ${err.message}`;
+  return err.message;
+}
+
+/** What a technician can check for a failure reason (shown with the error on the page and in health). */
+export function hintFor(reason: string): string | null {
+  const r = reason.toLowerCase();
+  if (r.includes('econnrefused'))
+    return 'nothing accepts connections at the broker address: is the broker running, is the port in mqtt.brokers right?';
+  if (r.includes('enotfound') || r.includes('eai_again'))
+    return 'the broker host name does not resolve: check DNS and mqtt.brokers';
+  if (
+    r.includes('etimedout') ||
+    r.includes('connack timeout') ||
+    r.includes('ehostunreach') ||
+    r.includes('enetunreach')
+  )
+    return 'no answer from the broker: check the network path and firewalls';
+  if (r.includes('cert') || r.includes('ssl') || r.includes('tls'))
+    return "TLS failed: check mqtt.tls (ca, servername) and the box's clock";
+  if (r.includes('0x86') || r.includes('0x87') || r.includes('not authorized') || r.includes('bad user'))
+    return 'the broker refused the credentials: check mqtt.username / mqtt.password and the broker ACL';
+  if (r.includes('packet too large') || r.includes('over the limit'))
+    return 'the broker sent a packet larger than the agent accepts: check what publishes to this gateway';
+  return null;
+}
