@@ -46,7 +46,7 @@ describe('watchFrameSizes', () => {
     const header = frame(0x34, Buffer.alloc(0)).subarray(0, 1); // type byte only
     const tenMiB = 10 * 1024 * 1024;
     // Remaining length of 10 MiB: 4 varint bytes, no body yet.
-    const len = [tenMiB % 128 | 0x80, (tenMiB >> 7) % 128 | 0x80, (tenMiB >> 14) % 128 | 0x80, tenMiB >> 21];
+    const len = [(tenMiB % 128) | 0x80, ((tenMiB >> 7) % 128) | 0x80, ((tenMiB >> 14) % 128) | 0x80, tenMiB >> 21];
     const ok = frame(0x40, Buffer.from([0, 1]));
     expect(scan([ok, header, Buffer.from(len)], 64 * 1024)).toEqual([1 + 4 + tenMiB]);
   });
@@ -61,7 +61,10 @@ describe('BoundedIncomingStore', () => {
     let dropped = 0;
     const store = new BoundedIncomingStore(16, () => dropped++);
     for (let id = 1; id <= 10_000; id++) {
-      store.put({ cmd: 'publish', messageId: id, qos: 2, dup: false, retain: false, topic: 't', payload: 'x' }, () => {});
+      store.put(
+        { cmd: 'publish', messageId: id, qos: 2, dup: false, retain: false, topic: 't', payload: 'x' },
+        () => {},
+      );
     }
     expect(store.size).toBe(16);
     expect(dropped).toBe(10_000 - 16);
