@@ -6,6 +6,8 @@ export const ERRORS = {
   WG_ERR_SECRET_MISSING: 'a secret referenced by the configuration is missing',
   WG_ERR_OUTBOX_DISK_FULL: 'outbox disk is full; alarms are held in memory',
   WG_ERR_OUTBOX_CLOSED: 'outbox is closed',
+  WG_ERR_OUTBOX_HELD_DROPPED: 'telemetry event dropped: too many events held while the disk refuses writes',
+  WG_ERR_UPLINK_PUBLISH_REFUSED: 'the broker refused a publish (MQTT 5 reason code); the row is kept and retried',
   WG_ERR_UPLINK_CONNECT: 'broker connection failed',
   WG_ERR_UPLINK_PUBLISH: 'publish failed',
   WG_ERR_UPLINK_SESSION_TAKEN_OVER: 'another client took over this gateway’s MQTT session (same client id)',

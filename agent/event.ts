@@ -42,6 +42,7 @@ export const CATALOGUE = {
   'gateway.clock_synced': 'normal',
   'gateway.outbox_evicted': 'high',
   'gateway.outbox_quarantined': 'high',
+  'gateway.publish_rejected': 'high',
   'gateway.disk_low': 'high',
   'gateway.undervoltage': 'high',
   'device.offline': 'high',

@@ -3,7 +3,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface MetricsSources {
-  lanes: () => Array<{ lane: string; depth: number; bytes: number; oldestAgeMs: number | null }>;
+  lanes: () => Array<{ lane: string; depth: number; bytes: number; oldestAgeMs: number | null; refused?: number }>;
   inflight: () => number;
   connected: () => boolean;
   uplink: () => { published: number; acked: number; connects: number; disconnects: number; connectFailures: number };
@@ -66,6 +66,15 @@ export class Metrics {
       registers: [r],
       collect() {
         for (const l of src.lanes()) this.set({ lane: l.lane }, l.bytes);
+      },
+    });
+    new Gauge({
+      name: 'wardgate_outbox_refused',
+      help: 'Rows the broker refused (MQTT 5 reason code >= 0x80), kept and retried, per lane',
+      labelNames: ['lane'],
+      registers: [r],
+      collect() {
+        for (const l of src.lanes()) this.set({ lane: l.lane }, l.refused ?? 0);
       },
     });
     new Gauge({

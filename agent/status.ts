@@ -42,7 +42,18 @@ export function buildStatus(agent: Agent) {
       diskLow: outbox.diskLow ?? null,
       alarmsOverCap: outbox.alarmsOverCap,
       evictedTotal: outbox.evictedTotal,
+      heldDroppedTotal: outbox.heldDroppedTotal,
       quarantined: outbox.quarantined ?? null,
+      seqJumped: outbox.seqJumped ?? null,
+      // Rows the broker refused (MQTT 5 reason code): kept on disk, retried; critical ones in red.
+      refused: {
+        code: outbox.refusedRows > 0 ? 'WG_ERR_UPLINK_PUBLISH_REFUSED' : null,
+        rows: outbox.refusedRows,
+        critical: outbox.refusedCritical,
+        refusedTotal: outbox.refusals.refusedTotal,
+        deferredTotal: outbox.refusals.deferredTotal,
+        topics: outbox.refusals.list(),
+      },
     },
     drivers: agent.supervisor.health(),
     localActionsFired: agent.actions.fired,

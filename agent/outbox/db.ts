@@ -15,10 +15,16 @@ CREATE TABLE IF NOT EXISTS events (
   payload TEXT NOT NULL,
   bytes INTEGER NOT NULL,
   accepted_ms INTEGER NOT NULL,
-  unsynced INTEGER NOT NULL
+  unsynced INTEGER NOT NULL,
+  refused INTEGER NOT NULL DEFAULT 0,
+  refused_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_lane_seq ON events(lane, seq);
 `;
+
+// Rows the broker refused (MQTT 5 PUBACK reason code >= 0x80): few, so a partial index finds them
+// without touching the alarm path's index.
+const REFUSED_INDEX = 'CREATE INDEX IF NOT EXISTS events_refused ON events(lane, seq) WHERE refused != 0';
 
 export interface Quarantine {
   movedTo: string;
@@ -38,6 +44,13 @@ function configure(db: Database.Database): void {
   db.pragma('wal_autocheckpoint = 0');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  // Databases made before refusals were kept (issue 7) lack the columns.
+  const cols = db.prepare<[], { name: string }>('PRAGMA table_info(events)').all();
+  if (!cols.some((c) => c.name === 'refused')) {
+    db.exec('ALTER TABLE events ADD COLUMN refused INTEGER NOT NULL DEFAULT 0');
+    db.exec('ALTER TABLE events ADD COLUMN refused_ms INTEGER');
+  }
+  db.exec(REFUSED_INDEX);
   // Touch the data so a file with a valid header but corrupt pages fails here, not mid-alarm.
   db.prepare('SELECT COUNT(*) FROM meta').get();
   db.prepare('SELECT seq FROM events ORDER BY seq DESC LIMIT 1').get();
@@ -69,8 +82,11 @@ export function openOutboxDb(path: string, log: Logger): OpenedDb {
 }
 
 /**
- * A high-water mark of reserved seq numbers in a small side file, so that a quarantined database
- * never makes seq restart: the new database continues above anything the old one could have used.
+ * A high-water mark of reserved seq numbers in a small side file, so that a quarantined, missing
+ * or older database never makes seq go back: every seq is covered here (fsynced) before a row can
+ * use it, and the database records which reservation it has seen (meta `reserved_upto`, written in
+ * every commit). At open, a reservation the database has not seen means the database is not the
+ * latest one, and seq continues above the reservation.
  */
 export class SeqReservation {
   static readonly BLOCK = 10_000;

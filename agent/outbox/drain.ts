@@ -1,10 +1,14 @@
 // Drains the outbox through the uplink: critical lane first, by seq within a lane, at most
 // `window` unacknowledged publishes; a row is deleted only on its PUBACK. On reconnect everything
-// unacknowledged is sent again (duplicates by id are possible, loss is not).
+// unacknowledged is sent again (duplicates by id are possible, loss is not). A publish the broker
+// refuses (MQTT 5 PUBACK >= 0x80) frees its slot at once: permanent refusals are kept and retried
+// on a slow schedule and on reconnect, behind everything the broker takes; "retry later" ones
+// (quota, busy) hold their lane briefly (agent/outbox/refused.ts).
 import type { Logger } from 'pino';
 import { bootId, restamp } from '../clock.js';
 import type { WgEvent } from '../event.js';
 import type { PublishOptions } from '../uplink/mqtt.js';
+import { reasonCodeOf, refusalKind } from './refused.js';
 import type { Outbox, OutboxRow } from './store.js';
 
 export interface DrainTarget {
@@ -20,6 +24,8 @@ export interface DrainOptions {
   clockSynced: () => boolean;
   /** Message expiry (MQTT 5) for low/normal lanes: stale telemetry is not worth delivering late. */
   telemetryExpirySec: number;
+  /** Refused rows are offered again this often while connected (and at every reconnect). */
+  refusedRetryMs?: number;
   log: Logger;
 }
 
@@ -30,6 +36,7 @@ export class Drain {
   private running = false;
   private readonly laneOpts: readonly PublishOptions[];
   private pumping = false;
+  private refusedTimer: NodeJS.Timeout | undefined;
   published = 0;
   restamped = 0;
 
@@ -54,14 +61,23 @@ export class Drain {
   /** Start (or restart after a reconnect): rewind to the oldest unacknowledged row. */
   resume(): void {
     this.generation++;
-    this.outbox.rewind();
+    this.outbox.rewind(); // also starts a retry round of refused rows
     this.running = true;
+    if (!this.refusedTimer) {
+      this.refusedTimer = setInterval(() => {
+        this.outbox.retryRefused();
+        this.pump();
+      }, this.opts.refusedRetryMs ?? 60_000);
+      this.refusedTimer.unref();
+    }
     this.pump();
   }
 
   pause(): void {
     this.generation++;
     this.running = false;
+    if (this.refusedTimer) clearInterval(this.refusedTimer);
+    this.refusedTimer = undefined;
   }
 
   /**
@@ -107,7 +123,10 @@ export class Drain {
     ev.ts = new Date(restamp(ev.clock.uptimeMs)).toISOString();
     ev.clock.restamped = true;
     this.restamped++;
-    return JSON.stringify(ev);
+    const payload = JSON.stringify(ev);
+    // Stored, so a resend (reconnect, restart, another boot) is the same copy, not a new stamp.
+    this.outbox.restamped(row.seq, payload);
+    return payload;
   }
 
   private send(row: OutboxRow): void {
@@ -121,8 +140,17 @@ export class Drain {
         this.pump();
       },
       (err) => {
-        // The connection dropped: the reconnect rewinds and resends this row.
-        if (gen === this.generation) this.opts.log.debug({ err, seq: row.seq }, 'publish not acknowledged');
+        if (gen !== this.generation) return;
+        const code = reasonCodeOf(err);
+        const kind = code === undefined ? undefined : refusalKind(code);
+        if (kind === undefined) {
+          // The connection dropped: the reconnect rewinds and resends this row.
+          this.opts.log.debug({ err, seq: row.seq }, 'publish not acknowledged');
+          return;
+        }
+        if (kind === 'later') this.outbox.defer(row.seq, code as number);
+        else this.outbox.refuse(row.seq, code as number);
+        this.pump();
       },
     );
   }

@@ -1,5 +1,6 @@
-// Selecting and deleting the oldest rows of one lane, skipping rows in flight (a row the broker
-// may already have would otherwise be announced as dropped).
+// Selecting and deleting the oldest rows of one lane, skipping rows in flight or sent on an earlier
+// connection (a row the broker may already have would otherwise be announced as dropped). Rows
+// the broker refused are evictable like any other telemetry: it does not have them.
 import type Database from 'better-sqlite3';
 
 const CHUNK = 256;
@@ -11,31 +12,41 @@ export interface EvictLimit {
   olderThanMs?: number;
 }
 
+export interface EvictResult {
+  seqs: number[];
+  bytes: number;
+  /** How many of the evicted rows the broker had refused (their lane's refused count drops too). */
+  refused: number;
+}
+
 export function evictOldest(
   db: Database.Database,
   lane: number,
   inflight: { has(seq: number): boolean },
   limit: EvictLimit,
-): { seqs: number[]; bytes: number } {
-  const select = db.prepare<[number, number, number], { seq: number; bytes: number; accepted_ms: number }>(
-    'SELECT seq, bytes, accepted_ms FROM events WHERE lane = ? AND seq > ? ORDER BY seq LIMIT ?',
-  );
+): EvictResult {
+  const select = db.prepare<
+    [number, number, number],
+    { seq: number; bytes: number; accepted_ms: number; refused: number }
+  >('SELECT seq, bytes, accepted_ms, refused FROM events WHERE lane = ? AND seq > ? ORDER BY seq LIMIT ?');
   const del = db.prepare('DELETE FROM events WHERE seq = ?');
   const seqs: number[] = [];
   let freed = 0;
+  let refused = 0;
   let after = 0;
   for (;;) {
     const rows = select.all(lane, after, CHUNK);
     if (rows.length === 0) break;
     for (const r of rows) {
       after = r.seq;
-      if (limit.bytes !== undefined && freed >= limit.bytes) return { seqs, bytes: freed };
-      if (limit.olderThanMs !== undefined && r.accepted_ms >= limit.olderThanMs) return { seqs, bytes: freed };
+      if (limit.bytes !== undefined && freed >= limit.bytes) return { seqs, bytes: freed, refused };
+      if (limit.olderThanMs !== undefined && r.accepted_ms >= limit.olderThanMs) return { seqs, bytes: freed, refused };
       if (inflight.has(r.seq)) continue;
       del.run(r.seq);
       seqs.push(r.seq);
       freed += r.bytes;
+      if (r.refused !== 0) refused++;
     }
   }
-  return { seqs, bytes: freed };
+  return { seqs, bytes: freed, refused };
 }

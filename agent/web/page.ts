@@ -16,7 +16,7 @@ button{padding:4px 10px;margin-right:4px} #login{display:flex;gap:8px} code{back
 <main>
 <section id="login"><label>Access token <input id="token" type="password" size="40" autocomplete="off"></label><button id="save">Sign in</button><span id="loginMsg"></span></section>
 <section><h2>Uplink</h2><div id="uplink">–</div></section>
-<section><h2>Outbox</h2><table id="outbox"><thead><tr><th>lane</th><th>queued</th><th>bytes</th><th>oldest</th></tr></thead><tbody></tbody></table><div id="outboxNote"></div></section>
+<section><h2>Outbox</h2><table id="outbox"><thead><tr><th>lane</th><th>queued</th><th>bytes</th><th>oldest</th><th>refused</th></tr></thead><tbody></tbody></table><div id="outboxNote"></div></section>
 <section><h2>Outputs</h2><table id="outputs"><thead><tr><th>output</th><th>line</th><th>state</th><th>last change</th><th>error</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Devices</h2><table id="devices"><thead><tr><th>device</th><th>type</th><th>availability</th><th>state</th><th>simulate</th></tr></thead><tbody></tbody></table></section>
 </main>
@@ -65,10 +65,13 @@ async function refresh() {
       '<br>last connected: ' + (u.lastConnectedAt ? new Date(u.lastConnectedAt).toLocaleString() : 'never') +
       ' · connects ' + u.connects + ' · failures ' + u.connectFailures + ' · in flight ' + s.outbox.inflight +
       ' · clock ' + (s.clock.synced ? '<span class="ok">synced</span>' : '<span class="warn">NOT synced</span>');
-    $('outbox').tBodies[0].innerHTML = s.outbox.lanes.map((l) => '<tr><td>' + l.lane + '</td><td>' + l.depth + '</td><td>' + l.bytes + '</td><td>' + age(l.oldestAgeMs) + '</td></tr>').join('');
-    $('outboxNote').innerHTML = (s.outbox.diskLow ? '<span class="bad">DISK FULL: ' + s.outbox.heldInMemory + ' events held in memory (' + esc(s.outbox.diskLow.error) + ')</span><br>' : '') +
+    $('outbox').tBodies[0].innerHTML = s.outbox.lanes.map((l) => '<tr><td>' + l.lane + '</td><td>' + l.depth + '</td><td>' + l.bytes + '</td><td>' + age(l.oldestAgeMs) + '</td><td>' + (l.refused ? '<span class="' + (l.lane === 'critical' ? 'bad' : 'warn') + '">' + l.refused + '</span>' : '0') + '</td></tr>').join('');
+    const rf = s.outbox.refused;
+    $('outboxNote').innerHTML = (rf.topics || []).map((t) => '<span class="' + (t.critical ? 'bad' : 'warn') + '">' + (t.critical ? 'CRITICAL ALARM REFUSED BY THE BROKER' : 'broker refuses events') + ' on <code>' + esc(t.topic) + '</code>: ' + esc(t.reason) + ' (0x' + t.reasonCode.toString(16) + ', ' + rf.code + ') since ' + esc(t.since) + ' — kept and retried; fix the broker ACL</span><br>').join('') +
+      (rf.rows && !(rf.topics || []).length ? '<span class="' + (rf.critical ? 'bad' : 'warn') + '">' + rf.rows + ' refused rows kept, retried at the next round</span><br>' : '') +
+      (s.outbox.diskLow ? '<span class="bad">DISK FULL: ' + s.outbox.heldInMemory + ' events held in memory (' + esc(s.outbox.diskLow.error) + ')</span><br>' : '') +
       (s.outbox.alarmsOverCap ? '<span class="bad">OUTBOX OVER ITS CAP WITH ALARMS ONLY: all kept; free disk or raise outbox.maxBytes</span><br>' : '') +
-      (s.outbox.evictedTotal ? '<span class="warn">' + s.outbox.evictedTotal + ' telemetry events evicted (cap reached)</span><br>' : '') +
+      (s.outbox.evictedTotal ? '<span class="warn">' + s.outbox.evictedTotal + ' telemetry events evicted (cap, age, or dropped while the disk was full)</span><br>' : '') +
       (s.outbox.quarantined ? '<span class="warn">outbox database was quarantined to ' + esc(s.outbox.quarantined.movedTo) + '</span>' : '');
     const d = await api('/api/devices');
     const sim = s.gpioBackend === 'sim';
