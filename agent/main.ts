@@ -7,7 +7,11 @@ import { createLogger } from './log.js';
 import { installProcessGuard } from './process-guard.js';
 import { Agent } from './runtime.js';
 import { notify, startWatchdog } from './systemd.js';
+import { within } from './uplink/net.js';
 import { startWeb } from './web/server.js';
+
+/** From SIGTERM to exit at the latest: under the unit's TimeoutStopSec=15, with a margin. */
+export const STOP_DEADLINE_MS = 10_000;
 
 export interface Running {
   agent: Agent;
@@ -37,7 +41,8 @@ export async function startAll(config: Config, log = createLogger(config.log?.le
     agent,
     webUrl: web?.url,
     async stop(reason = 'shutdown') {
-      await web?.app.close();
+      // Bounded: the agent's own stop (8 s) plus this stay under STOP_DEADLINE_MS.
+      if (web) await within(web.app.close(), 1000);
       await agent.stop(reason);
     },
   };
@@ -75,6 +80,14 @@ export async function run(configPath: string): Promise<number> {
       log.info({ signal }, 'stopping');
       notify('STOPPING=1', log);
       stopWatchdog();
+      // systemd kills at TimeoutStopSec=15 (systemd/wardgate.service). The stop bounds each of its
+      // steps (Agent.stop: 8 s in all); should anything still hang, exit before systemd has to
+      // SIGKILL: the outbox keeps every event the broker did not acknowledge.
+      setTimeout(() => {
+        log.error({ code: 'WG_ERR_STOP_TIMEOUT', afterMs: STOP_DEADLINE_MS }, 'stop did not finish in time; exiting');
+        log.flush?.();
+        process.exit(1);
+      }, STOP_DEADLINE_MS).unref();
       running
         .stop(signal === 'SIGTERM' ? 'shutdown' : signal)
         .catch((err) => log.error({ err }, 'error while stopping'))
@@ -84,5 +97,8 @@ export async function run(configPath: string): Promise<number> {
     process.once('SIGINT', onSignal);
   });
   log.flush?.();
+  // Nothing left open after a clean stop (a socket to a broker that never answers, a client of
+  // the page) may keep the process alive past it.
+  setTimeout(() => process.exit(), 1000).unref();
   return 0;
 }

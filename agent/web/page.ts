@@ -59,9 +59,11 @@ async function refresh() {
     $('login').style.display = 'none';
     $('gw').textContent = s.gateway + ' @ ' + s.site + ' · v' + s.version + ' · last seq ' + s.lastSeq;
     const u = s.uplink;
-    $('link').innerHTML = u.connected ? '<span class="ok">online</span>' : '<span class="bad">broker unreachable</span>';
+    $('link').innerHTML = u.sessionTakenOver ? '<span class="bad">session taken over: another box uses this gateway.id</span>'
+      : u.connected ? '<span class="ok">online</span>' : '<span class="bad">broker unreachable</span>';
     $('uplink').innerHTML = (u.connected ? '<span class="ok">connected</span> to <code>' + esc(u.broker) + '</code> (MQTT ' + (u.protocolVersion === 5 ? '5' : '3.1.1') + ')'
-      : '<span class="bad">disconnected</span>' + (u.lastError ? ' — ' + esc(u.lastError) : '')) +
+      : '<span class="bad">disconnected</span>') +
+      (u.lastErrorCode ? '<br><span class="' + (u.sessionTakenOver ? 'bad' : 'warn') + '">' + esc(u.lastErrorCode) + ': ' + esc(u.lastError || '') + '</span>' + (u.hint ? '<br><small>' + esc(u.hint) + '</small>' : '') : '') +
       '<br>last connected: ' + (u.lastConnectedAt ? new Date(u.lastConnectedAt).toLocaleString() : 'never') +
       ' · connects ' + u.connects + ' · failures ' + u.connectFailures + ' · in flight ' + s.outbox.inflight +
       ' · clock ' + (s.clock.synced ? '<span class="ok">synced</span>' : '<span class="warn">NOT synced</span>');
