@@ -1,5 +1,8 @@
-// Runs every driver behind its own error boundary: a driver that throws, hangs or floods is
-// stopped, its devices are marked offline, and it is restarted with backoff. Others carry on.
+// Runs every driver behind its own error boundary: a driver that throws or hangs is stopped, its
+// devices are marked offline, and it is restarted with backoff. Others carry on. A flood is never a
+// reason to restart: one noisy point must not blind a driver's other points (issue 7 item 10). The
+// GPIO driver quarantines a chattering line itself; here, as a last resort for any driver, readings
+// of one point beyond `floodPerSec` are shed for the rest of that second and counted.
 import type { Logger } from 'pino';
 import type { Driver, DriverHealth, Reading } from '../drivers/types.js';
 import { type ErrorCode, errorMessage } from './errors.js';
@@ -16,7 +19,7 @@ export interface SupervisorOptions {
   startTimeoutMs?: number;
   stopTimeoutMs?: number;
   backoff?: { minMs: number; maxMs: number };
-  /** Readings per second above which a driver is flooding and is restarted. */
+  /** Readings per second of one point above which the rest of that second's are shed (default 1000). */
   floodPerSec?: number;
 }
 
@@ -29,7 +32,9 @@ interface Unit {
   timer?: NodeJS.Timeout;
   lastError?: string;
   lastErrorCode?: ErrorCode;
-  window: { start: number; count: number };
+  /** Per point: start of its 1 s window and readings in it. */
+  windows: Map<string, { start: number; count: number }>;
+  shed: number;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -56,7 +61,8 @@ export class Supervisor {
       backoff: new Backoff(this.opts.backoff ?? { minMs: 1000, maxMs: 60_000 }),
       restarts: 0,
       up: false,
-      window: { start: 0, count: 0 },
+      windows: new Map(),
+      shed: 0,
     });
   }
 
@@ -69,7 +75,8 @@ export class Supervisor {
     const log = this.opts.log.child({ driver: driver.name });
     unit.abort = new AbortController();
     const signal = unit.abort.signal;
-    const floodLimit = this.opts.floodPerSec ?? 2000;
+    const floodLimit = this.opts.floodPerSec ?? 1000;
+    unit.windows.clear();
     try {
       await withTimeout(
         driver.start({
@@ -78,9 +85,16 @@ export class Supervisor {
           emit: (reading) => {
             if (signal.aborted) return;
             const now = Date.now();
-            if (now - unit.window.start >= 1000) unit.window = { start: now, count: 0 };
-            if (++unit.window.count > floodLimit) {
-              this.fault(unit, new Error(`flooding: more than ${floodLimit} readings/s`));
+            let w = unit.windows.get(reading.point);
+            if (!w || now - w.start >= 1000 || now < w.start) {
+              if (unit.windows.size > 10_000) unit.windows.clear(); // points are config-bounded; be safe
+              w = { start: now, count: 0 };
+              unit.windows.set(reading.point, w);
+            }
+            if (++w.count > floodLimit) {
+              if (unit.shed++ % 1000 === 0) {
+                log.warn({ point: reading.point, shed: unit.shed, floodLimit }, 'point flooding: readings shed');
+              }
               return;
             }
             try {
@@ -145,8 +159,8 @@ export class Supervisor {
     );
   }
 
-  health(): Record<string, DriverHealth & { restarts: number; up: boolean }> {
-    const out: Record<string, DriverHealth & { restarts: number; up: boolean }> = {};
+  health(): Record<string, DriverHealth & { restarts: number; up: boolean; shedReadings: number }> {
+    const out: Record<string, DriverHealth & { restarts: number; up: boolean; shedReadings: number }> = {};
     for (const [name, u] of this.units) {
       let h: DriverHealth;
       try {
@@ -159,6 +173,7 @@ export class Supervisor {
         ...(u.lastError && !h.lastError ? { lastError: u.lastError, lastErrorCode: u.lastErrorCode } : {}),
         restarts: u.restarts,
         up: u.up,
+        shedReadings: u.shed,
       };
     }
     return out;

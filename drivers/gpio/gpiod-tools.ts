@@ -199,26 +199,30 @@ export class GpiomonParser {
     private readonly onGarbage: (line: string) => void,
   ) {}
 
-  push(chunk: string): void {
+  /** Returns how many events the chunk completed. */
+  push(chunk: string): number {
     const lines = (this.rest + chunk).split('\n');
     this.rest = lines.pop() ?? '';
     if (this.rest.length > MAX_LINE) {
       this.onGarbage(this.rest.slice(0, 80));
       this.rest = '';
     }
-    for (const line of lines) this.parseLine(line);
+    let events = 0;
+    for (const line of lines) if (this.parseLine(line)) events++;
+    return events;
   }
 
-  private parseLine(raw: string): void {
+  private parseLine(raw: string): boolean {
     const line = raw.trim();
-    if (line === '') return;
+    if (line === '') return false;
     const m = /^(\d+) ([01]) (\d+) (\d+)$/.exec(line);
     const nsec = Number(m?.[4]);
     if (!m || nsec >= 1e9) {
       this.onGarbage(line.slice(0, 80));
-      return;
+      return false;
     }
     this.onEvent({ offset: Number(m[1]), level: m[2] === '1' ? 1 : 0, sec: Number(m[3]), nsec });
+    return true;
   }
 }
 
@@ -236,4 +240,37 @@ export function edgeTimes(
   const ms = sec * 1000 + nsec / 1e6;
   if (Math.abs(nowWall - ms) < Math.abs(nowUptime - ms)) return { ts: ms, uptimeMs: nowUptime - (nowWall - ms) };
   return { ts: nowWall - (nowUptime - ms), uptimeMs: ms };
+}
+
+/** Versions checked per gpiomon path: one `--version` per process, not per backend. */
+const versions = new Map<string, Promise<void>>();
+
+/**
+ * Refuses the libgpiod v2 tools with a clear error: they take other options (no --line-buffered,
+ * no --mode=signal, -c CHIP) and print other formats, and no v2 tool was available to test against.
+ * A tool that prints no version at all is given the benefit of the doubt (it fails later, loudly).
+ */
+export function toolsVersion(gpiomon: string, track: (p: Proc) => void): Promise<void> {
+  let v = versions.get(gpiomon);
+  if (!v) {
+    v = (async () => {
+      let out: string;
+      try {
+        out = await runTool(gpiomon, ['--version'], track);
+      } catch (err) {
+        throw lineError(`cannot run the libgpiod tools (${errorMessage(err)}); install Debian's gpiod package`, err);
+      }
+      const m = /\(libgpiod\) v(\d+)\.(\d+)/.exec(out);
+      if (m && Number(m[1]) >= 2) {
+        throw lineError(
+          `${basename(gpiomon)} is libgpiod v${m[1]}.${m[2]}; the gpiod backend needs the v1.6 tools ` +
+            '(Debian 12 / Raspberry Pi OS bookworm package gpiod), or use gpio.backend: onoff',
+        );
+      }
+    })();
+    // A failed check is not cached: the tools may be installed while the agent keeps retrying.
+    v.catch(() => versions.delete(gpiomon));
+    versions.set(gpiomon, v);
+  }
+  return v;
 }

@@ -4,9 +4,11 @@
 //
 // Quirks of the v1.6 tools and the v1 uAPI this works around:
 // - A line can be requested by one process at a time, so gpioget cannot read a line gpiomon is
-//   watching (EBUSY): inputs report the level last seen (initial read + edges), and the level is
-//   re-read only while the monitor is down. An edge between that read and gpiomon's request is lost;
-//   the tools give no way to close that window of a few milliseconds.
+//   watching (EBUSY): inputs report the level last seen (opening read + edges), and the level is
+//   re-read only while the monitor is down — after a restart, and after a suspected kernel queue
+//   overflow (the monitor is restarted for it, once the line is quiet). An edge between gpioget's
+//   read and gpiomon's request (a few ms) is lost: no v1.6 tool can read a watched line, so there
+//   is no read "once gpiomon is running". An edge that repeats the level is counted (lostEdges).
 // - gpiomon block-buffers stdout on a pipe: without --line-buffered, edges arrive kilobytes late.
 // - The tools print nothing once they hold a line, so "started" means "still running after settleMs".
 // - gpioset releases the line when it exits (the line reverts to its default), so each output keeps
@@ -39,9 +41,15 @@ import {
   startProc,
   stopProc,
   type ToolPaths,
+  toolsVersion,
 } from './gpiod-tools.js';
 
 export type GpioLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+/** Node reads a pipe 64 KiB at a time: a chunk near that size means the pipe was full. */
+const PIPE_NEARLY_FULL = 60 * 1024;
+/** Events the v1 uAPI queues per line request (kfifo of 16) before it drops new ones. */
+const KERNEL_QUEUE_DEPTH = 16;
 
 export interface GpiodOptions {
   /** Paths of the libgpiod tools; tests point these at fakes. */
@@ -49,6 +57,14 @@ export interface GpiodOptions {
   restartBackoffMs?: { min: number; max: number };
   /** How long a new gpiomon/gpioset must stay up to count as holding its line (default 100). */
   settleMs?: number;
+  /**
+   * How long a restarted helper must stay up before its backoff is reset (default 10 s). A helper
+   * that dies sooner again is restarted ever more slowly, and its line is reported recovered only
+   * once one restart has lasted this long: a dying gpiomon cannot flap its device.
+   */
+  stableMs?: number;
+  /** After a suspected kernel queue overflow, quiet time before the level is re-read (default 1 s). */
+  overflowQuietMs?: number;
   log?: GpioLog;
 }
 
@@ -63,6 +79,15 @@ interface Line {
   proc?: Proc;
   timer?: NodeJS.Timeout;
   attempt: number;
+  /** Set while up: fires after stableMs, when the helper counts as recovered for good. */
+  stableTimer?: NodeJS.Timeout;
+  /** The owner was told this line faulted and has not been told it recovered. */
+  reportedFault: boolean;
+  /** Helper deaths (after settling) since the helper last stayed up stableMs. */
+  deaths: number;
+  /** A suspected kernel queue overflow: the level is re-read once the line is quiet. */
+  overflowTimer?: NodeJS.Timeout;
+  lastOverflowCheck?: number;
   /** Serialises writes and restarts: each one kills and respawns the helper. */
   chain: Promise<void>;
 }
@@ -76,34 +101,58 @@ export class GpiodBackend implements GpioBackend {
   private readonly events = new EventEmitter();
   private readonly lines = new Map<string, Line>();
   private readonly procs = new Set<Proc>();
-  private readonly counters = { garbageLines: 0, restarts: 0 };
+  private readonly counters = { garbageLines: 0, restarts: 0, lostEdges: 0, overflowChecks: 0 };
+  private readonly stableMs: number;
+  private readonly overflowQuietMs: number;
+  private version: Promise<void> | undefined;
   private closed = false;
 
   constructor(opts: GpiodOptions = {}) {
     this.tools = { ...DEFAULT_TOOLS, ...opts.tools };
     this.backoff = opts.restartBackoffMs ?? { min: 250, max: 30_000 };
     this.settleMs = opts.settleMs ?? 100;
+    this.stableMs = opts.stableMs ?? 10_000;
+    this.overflowQuietMs = opts.overflowQuietMs ?? 1000;
     this.log = opts.log ?? pino({ enabled: false });
   }
 
-  /** Counters for health(): unparseable gpiomon lines, helper restarts. */
-  stats(): { garbageLines: number; restarts: number } {
+  /** Counters for health(): unparseable gpiomon lines, helper restarts, edges known lost. */
+  stats(): { garbageLines: number; restarts: number; lostEdges: number; overflowChecks: number } {
     return { ...this.counters };
   }
 
   async openInput(ref: LineRef): Promise<InputHandle> {
+    await this.checkVersion();
     const line = await this.reserve(ref, 'in');
+    let opened: { level: 0 | 1; ts: number; uptimeMs: number };
     try {
-      line.level = await readLevel(this.tools.gpioget, line.chip, line.offset, this.track);
+      opened = await this.readNow(line);
+      line.level = opened.level;
+      // Edges gpiomon reports while it settles are emitted at once: they follow `opened`.
       await this.startHelper(line);
     } catch (err) {
       this.release(line);
       throw err;
     }
-    return { ref, read: async () => line.level };
+    return { ref, opened, read: async () => line.level };
+  }
+
+  /** The v2 tools take other options (no --line-buffered, no --mode): refuse them by name. */
+  private checkVersion(): Promise<void> {
+    this.version ??= toolsVersion(this.tools.gpiomon, this.track);
+    return this.version;
+  }
+
+  /** gpioget, stamped with the time of the read (taken just before: the level was this at least then). */
+  private async readNow(line: Line): Promise<{ level: 0 | 1; ts: number; uptimeMs: number }> {
+    const at = uptimeMs();
+    const ts = Date.now();
+    const level = await readLevel(this.tools.gpioget, line.chip, line.offset, this.track);
+    return { level, ts, uptimeMs: at };
   }
 
   async openOutput(ref: LineRef, initial: 0 | 1): Promise<OutputHandle> {
+    await this.checkVersion();
     const line = await this.reserve(ref, 'out');
     line.level = initial;
     try {
@@ -137,10 +186,7 @@ export class GpiodBackend implements GpioBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const line of this.lines.values()) {
-      line.phase = 'released';
-      clearTimeout(line.timer);
-    }
+    for (const line of this.lines.values()) this.release(line);
     this.lines.clear();
     await Promise.all([...this.procs].map((p) => stopProc(p, this.log)));
     this.events.removeAllListeners();
@@ -164,6 +210,8 @@ export class GpiodBackend implements GpioBackend {
       level: 0,
       phase: 'starting',
       attempt: 0,
+      reportedFault: false,
+      deaths: 0,
       chain: Promise.resolve(),
     };
     this.lines.set(key, line);
@@ -178,6 +226,8 @@ export class GpiodBackend implements GpioBackend {
   private release(line: Line): void {
     line.phase = 'released';
     clearTimeout(line.timer);
+    clearTimeout(line.stableTimer);
+    clearTimeout(line.overflowTimer);
     if (this.lines.get(line.key) === line) this.lines.delete(line.key);
   }
 
@@ -209,6 +259,17 @@ export class GpiodBackend implements GpioBackend {
     }
     line.phase = 'up';
     void proc.ended.then((end) => this.helperEnded(line, proc, end));
+    clearTimeout(line.stableTimer);
+    line.stableTimer = setTimeout(() => this.stable(line, proc), this.stableMs);
+  }
+
+  /** The helper stayed up stableMs: it has recovered for good (backoff reset, owner told). */
+  private stable(line: Line, proc: Proc): void {
+    line.stableTimer = undefined;
+    if (this.gone(line) || line.proc !== proc || line.phase !== 'up') return;
+    line.attempt = 0;
+    line.deaths = 0;
+    if (line.reportedFault) this.recovered(line);
   }
 
   // One gpiomon per line rather than per chip: v1.6 cannot add lines to a running request, so a
@@ -223,7 +284,13 @@ export class GpiodBackend implements GpioBackend {
       (text) => this.garbage(line, text),
     );
     p.child.stdout?.setEncoding('utf8');
-    p.child.stdout?.on('data', (chunk: string) => parser.push(chunk));
+    p.child.stdout?.on('data', (chunk: string) => {
+      const events = parser.push(chunk);
+      // The kernel queues at most 16 events per line and drops newer ones when full — the last
+      // edge included. A burst of a full queue at once (gpiomon fell behind), or a chunk so big the
+      // pipe must have filled (gpiomon was blocked writing), may hide a drop: re-read when quiet.
+      if (events >= KERNEL_QUEUE_DEPTH || chunk.length >= PIPE_NEARLY_FULL) this.suspectOverflow(line);
+    });
     return p;
   }
 
@@ -240,8 +307,43 @@ export class GpiodBackend implements GpioBackend {
       return;
     }
     if (this.gone(line)) return;
+    if (ev.level === line.level) {
+      // Both-edge events alternate; a repeat means the opposite edge was lost (in the gpioget →
+      // gpiomon hand-over, or dropped by a full kernel queue) — or the contact bounced faster than
+      // the kernel read it. The level itself is right: it was read by the kernel at this edge.
+      this.counters.lostEdges++;
+      this.log.debug(
+        { line: line.key, level: ev.level, lostEdges: this.counters.lostEdges },
+        'GPIO edge repeats the level',
+      );
+    }
     line.level = ev.level;
+    if (line.overflowTimer) this.suspectOverflow(line); // still busy: wait for quiet again
     this.emit('edge', { ref: line.ref, level: ev.level, ...edgeTimes(ev.sec, ev.nsec) });
+  }
+
+  /** Schedules one level re-read (a monitor restart) once the line has been quiet overflowQuietMs. */
+  private suspectOverflow(line: Line): void {
+    if (this.gone(line) || line.dir !== 'in') return;
+    clearTimeout(line.overflowTimer);
+    line.overflowTimer = setTimeout(() => {
+      line.overflowTimer = undefined;
+      line.chain = line.chain.then(() => this.overflowCheck(line));
+    }, this.overflowQuietMs);
+  }
+
+  /** Kill gpiomon, gpioget, new gpiomon: a blind gap of milliseconds, so at most once per stableMs. */
+  private async overflowCheck(line: Line): Promise<void> {
+    const now = uptimeMs();
+    if (this.gone(line) || line.phase !== 'up') return;
+    if (line.lastOverflowCheck !== undefined && now - line.lastOverflowCheck < this.stableMs) return;
+    line.lastOverflowCheck = now;
+    this.counters.overflowChecks++;
+    const old = line.proc;
+    line.proc = undefined;
+    line.phase = 'faulted'; // not reported: the line is unwatched for the few ms of the swap
+    if (old) await stopProc(old, this.log);
+    await this.restart(line, 'overflow');
   }
 
   private garbage(line: Line, text: string): void {
@@ -253,11 +355,20 @@ export class GpiodBackend implements GpioBackend {
     if (this.closed || line.proc !== proc || line.phase !== 'up') return; // we stopped it ourselves
     line.proc = undefined;
     line.phase = 'faulted';
+    line.deaths++;
+    clearTimeout(line.stableTimer);
     const what = line.dir === 'in' ? 'watched' : 'driven';
     const err = lineError(`${describeEnd(proc.what, end)}; ${line.key} is no longer ${what}`);
     this.log.warn({ err, line: line.key }, 'GPIO helper process ended');
-    this.emit('fault', line.ref, err);
+    this.fault(line, err);
     this.scheduleRestart(line);
+  }
+
+  /** One fault report until the line has recovered for good: a flapping helper is one outage. */
+  private fault(line: Line, err: Error): void {
+    if (line.reportedFault) return;
+    line.reportedFault = true;
+    this.emit('fault', line.ref, err);
   }
 
   private scheduleRestart(line: Line): void {
@@ -273,32 +384,34 @@ export class GpiodBackend implements GpioBackend {
   }
 
   /** Never rejects: a failure schedules the next attempt. */
-  private async restart(line: Line): Promise<void> {
+  private async restart(line: Line, cause: 'recovered' | 'overflow' = 'recovered'): Promise<void> {
     if (this.closed || line.phase !== 'faulted') return; // closed, or a write re-asserted the line
     this.counters.restarts += 1;
     try {
       if (line.dir === 'in') {
-        const level = await readLevel(this.tools.gpioget, line.chip, line.offset, this.track);
+        const read = await this.readNow(line);
         if (this.gone(line)) return;
-        if (level !== line.level) {
-          line.level = level;
-          // It changed while unwatched; when is unknown, so the edge is stamped with now.
-          this.emit('edge', { ref: line.ref, level, ts: Date.now(), uptimeMs: uptimeMs() });
-        }
+        line.level = read.level;
+        // Whatever happened while nothing watched the line, this is its level now: the model
+        // reports a transition it has not seen (a release while blind), never a duplicate.
+        this.emit('level', { ref: line.ref, ...read, cause });
       }
       await this.startHelper(line);
     } catch (err) {
       if (this.gone(line)) return;
       line.phase = 'faulted';
       this.log.warn({ err, line: line.key }, 'GPIO helper restart failed');
+      this.fault(line, err instanceof Error ? err : lineError(String(err)));
       this.scheduleRestart(line);
       return;
     }
-    this.recovered(line);
+    // After one death, watched again counts as recovered at once (failed starts do not count); a
+    // helper that died again before lasting stableMs must first last that long (see stable()).
+    if (line.reportedFault && line.deaths <= 1) this.recovered(line);
   }
 
   private recovered(line: Line): void {
-    line.attempt = 0;
+    line.reportedFault = false;
     this.log.info({ line: line.key }, 'GPIO line recovered');
     this.emit('recovered', line.ref);
   }
@@ -306,8 +419,8 @@ export class GpiodBackend implements GpioBackend {
   private async rewrite(line: Line, level: 0 | 1): Promise<void> {
     if (this.gone(line)) throw lineError(`${line.key}: the gpiod backend is closed`);
     if (line.phase === 'up' && line.level === level) return;
-    const wasFaulted = line.phase === 'faulted';
     clearTimeout(line.timer); // this write re-asserts the line now; a pending restart would race it
+    clearTimeout(line.stableTimer);
     const old = line.proc;
     line.proc = undefined;
     if (old) await stopProc(old, this.log);
@@ -318,11 +431,11 @@ export class GpiodBackend implements GpioBackend {
     } catch (err) {
       if (this.gone(line)) throw err;
       line.phase = 'faulted';
-      if (!wasFaulted) this.emit('fault', line.ref, err instanceof Error ? err : new Error(String(err)));
+      this.fault(line, err instanceof Error ? err : lineError(String(err)));
       this.scheduleRestart(line);
       throw err;
     }
-    if (wasFaulted) this.recovered(line);
+    if (line.reportedFault && line.deaths <= 1) this.recovered(line);
   }
 
   /** Listeners are other units' code: one that throws must not take the monitor's pipe down. */

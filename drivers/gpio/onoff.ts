@@ -4,7 +4,10 @@
 // onoff quirks: it loads the native `epoll` addon at import, so it is imported lazily, only when a
 // line is opened without an injected factory; its watch callback delivers the value read after the
 // interrupt (not the edge's direction), with no kernel timestamp, so edges are stamped on arrival
-// and a bounce can report the same level twice (debounce lives in the device model).
+// and a bounce can report the same level twice (debounce lives in the device model). Because
+// sysfs interrupts coalesce (a press and release between two reads can show as one value, or none),
+// every input is also read every `periodicMs` (a cheap sysfs read) and a level that differs from
+// the last one reported is sent as a `level` reading ('periodic').
 import { EventEmitter } from 'node:events';
 import { type Logger, pino } from 'pino';
 import { uptimeMs } from '../../agent/clock.js';
@@ -36,6 +39,8 @@ export type GpioFactory = (gpio: number, direction: OnoffDirection, edge: 'both'
 export interface OnoffOptions {
   sysfsRoot?: string;
   gpioFactory?: GpioFactory;
+  /** How often inputs are read to catch coalesced interrupts (default 5000 ms; 0 disables). */
+  periodicMs?: number;
   log?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 }
 
@@ -43,6 +48,8 @@ interface Opened {
   ref: LineRef;
   gpio: OnoffLike;
   dir: 'in' | 'out';
+  /** Inputs: the level last reported (opening read, watch callbacks, periodic reads). */
+  level?: 0 | 1;
 }
 
 const gpioError = (detail: string, cause?: unknown) => new WardgateError('WG_ERR_GPIO_LINE', detail, { cause });
@@ -55,6 +62,7 @@ export class OnoffBackend implements GpioBackend {
   private readonly reserved = new Set<number>();
   private readonly log: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   private factory: GpioFactory | undefined;
+  private periodic: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly opts: OnoffOptions = {}) {
@@ -64,6 +72,7 @@ export class OnoffBackend implements GpioBackend {
 
   async openInput(ref: LineRef): Promise<InputHandle> {
     const { n, gpio } = await this.open(ref, 'in', (make, num) => make(num, 'in', 'both'));
+    const entry = this.opened.get(n);
     let faulted = false;
     gpio.watch((err, value) => {
       if (this.closed) return;
@@ -75,13 +84,55 @@ export class OnoffBackend implements GpioBackend {
         }
         return;
       }
+      if (entry) entry.level = value;
       if (faulted) {
         faulted = false;
         this.emit('recovered', ref);
+        // Interrupts were lost while the watch failed; this value is the line as of now.
+        this.emit('level', { ref, level: value, ts: Date.now(), uptimeMs: uptimeMs(), cause: 'recovered' });
+        return;
       }
       this.emit('edge', { ref, level: value, ts: Date.now(), uptimeMs: uptimeMs() });
     });
-    return { ref, read: () => gpio.read() };
+    // Read after the watch is set: an interrupt from here on is reported, so no edge falls
+    // between this read and watching (the hand-over gap the gpiod tools cannot close).
+    const at = uptimeMs();
+    const ts = Date.now();
+    let level: 0 | 1;
+    try {
+      level = await gpio.read();
+    } catch (err) {
+      throw gpioError(`cannot read ${lineKey(ref)} (sysfs ${n}): ${errorMessage(err)}`, err);
+    }
+    if (entry) entry.level = level;
+    this.startPeriodic();
+    return { ref, opened: { level, ts, uptimeMs: at }, read: () => gpio.read() };
+  }
+
+  private startPeriodic(): void {
+    const every = this.opts.periodicMs ?? 5000;
+    if (this.periodic || every <= 0) return;
+    this.periodic = setInterval(() => void this.checkLevels(), every);
+    this.periodic.unref();
+  }
+
+  /** Reads every input; a level that differs from the last one reported was missed by the watch. */
+  async checkLevels(): Promise<void> {
+    for (const o of this.opened.values()) {
+      if (o.dir !== 'in' || this.closed) continue;
+      const at = uptimeMs();
+      const ts = Date.now();
+      let level: 0 | 1;
+      try {
+        level = await o.gpio.read();
+      } catch (err) {
+        this.log.warn({ err, line: lineKey(o.ref) }, 'onoff periodic read failed');
+        continue;
+      }
+      if (this.closed || level === o.level) continue;
+      o.level = level;
+      this.emit('level', { ref: o.ref, level, ts, uptimeMs: at, cause: 'periodic' });
+    }
   }
 
   async openOutput(ref: LineRef, initial: 0 | 1): Promise<OutputHandle> {
@@ -111,6 +162,7 @@ export class OnoffBackend implements GpioBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.periodic);
     for (const [n, o] of this.opened) {
       try {
         if (o.dir === 'in') o.gpio.unwatchAll();

@@ -2,6 +2,7 @@
 // simulation controls. It honours the same contract as the hardware backends.
 import { EventEmitter } from 'node:events';
 import { uptimeMs } from '../../agent/clock.js';
+import { WardgateError } from '../../agent/errors.js';
 import {
   type GpioBackend,
   type GpioBackendEvents,
@@ -17,21 +18,34 @@ export class SimGpioBackend implements GpioBackend {
   private readonly inputs = new Set<string>();
   private readonly outputs = new Set<string>();
   private readonly events = new EventEmitter();
+  /** Lines that refuse to open, with the error message (a busy line, a missing expander). */
+  private readonly failing = new Map<string, string>();
   private closed = false;
 
   constructor(private readonly initialLevel: 0 | 1 = 1) {}
 
+  /** Make a line refuse to open (or open again, with `undefined`), like a busy or missing line. */
+  failOpen(ref: LineRef, message: string | undefined): void {
+    if (message === undefined) this.failing.delete(lineKey(ref));
+    else this.failing.set(lineKey(ref), message);
+  }
+
   async openInput(ref: LineRef): Promise<InputHandle> {
     const key = lineKey(ref);
-    if (this.inputs.has(key) || this.outputs.has(key)) throw new Error(`line ${key} is already in use`);
+    if (this.inputs.has(key) || this.outputs.has(key))
+      throw new WardgateError('WG_ERR_GPIO_LINE', `line ${key} is already in use`);
+    if (this.failing.has(key)) throw new WardgateError('WG_ERR_GPIO_LINE', this.failing.get(key));
     this.inputs.add(key);
     if (!this.levels.has(key)) this.levels.set(key, this.initialLevel);
-    return { ref, read: async () => this.levels.get(key) ?? this.initialLevel };
+    const opened = { level: this.levels.get(key) ?? this.initialLevel, ts: Date.now(), uptimeMs: uptimeMs() };
+    return { ref, opened, read: async () => this.levels.get(key) ?? this.initialLevel };
   }
 
   async openOutput(ref: LineRef, initial: 0 | 1): Promise<OutputHandle> {
     const key = lineKey(ref);
-    if (this.inputs.has(key) || this.outputs.has(key)) throw new Error(`line ${key} is already in use`);
+    if (this.inputs.has(key) || this.outputs.has(key))
+      throw new WardgateError('WG_ERR_GPIO_LINE', `line ${key} is already in use`);
+    if (this.failing.has(key)) throw new WardgateError('WG_ERR_GPIO_LINE', this.failing.get(key));
     this.outputs.add(key);
     this.levels.set(key, initial);
     const levels = this.levels;

@@ -1,7 +1,8 @@
 // One contract for every GPIO backend (sim, gpiod, onoff), like MQTT.js's abstract_store: each
 // backend runs the same cases against its own fake outside world. Backend-specific behaviour
 // (gpiod's process supervision and parsing, sysfs numbering, onoff watch faults) is tested in
-// test/unit/gpio-hardware-backends.test.ts.
+// test/unit/gpio-hardware-backends.test.ts. The gpiod backend runs the real libgpiod v1.6 tools
+// over a shimmed kernel (test/fixtures/gpio/gpiosim.ts).
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uptimeMs } from '../../agent/clock.js';
@@ -9,19 +10,13 @@ import { type Edge, type GpioBackend, type LineRef, lineKey } from '../../driver
 import { GpiodBackend } from '../../drivers/gpio/gpiod.js';
 import { OnoffBackend } from '../../drivers/gpio/onoff.js';
 import { SimGpioBackend } from '../../drivers/gpio/sim.js';
-import {
-  FakeGpiodWorld,
-  FakeOnoffWorld,
-  isAlive,
-  makeSysfsTree,
-  PI4_CHIPS,
-  waitFor,
-} from '../fixtures/gpio/harness.js';
+import { GpiodSimWorld } from '../fixtures/gpio/gpiosim.js';
+import { FakeOnoffWorld, isAlive, makeSysfsTree, PI4_CHIPS, waitFor } from '../fixtures/gpio/harness.js';
 
 interface Harness {
   backend: GpioBackend;
-  /** Two inputs and an output, all different lines. */
-  lines: { a: LineRef; b: LineRef; out: LineRef };
+  /** Two inputs and an output, all different lines; `bad` cannot be opened (busy or missing). */
+  lines: { a: LineRef; b: LineRef; out: LineRef; bad: LineRef };
   /** The outside world changes an open input line to `level`. */
   drive(ref: LineRef, level: 0 | 1): Promise<void>;
   /** Resolves once the outside world sees the output line at `level`; fails if it never does. */
@@ -38,6 +33,7 @@ const LINES = {
   a: { chip: 'gpiochip0', line: 17 },
   b: { chip: 'gpiochip0', line: 27 },
   out: { chip: 'gpiochip0', line: 22 },
+  bad: { chip: 'gpiochip0', line: 5 },
 };
 const offset = (ref: LineRef): number => ref.line as number;
 
@@ -59,6 +55,26 @@ function describeGpioBackendContract(name: string, make: MakeHarness): void {
       const input = await backend.openInput(lines.a);
       expect(input.ref).toEqual(lines.a);
       expect(await input.read()).toBe(initial);
+    });
+
+    it('reports the level read at open, stamped with the time of the read', async () => {
+      const { backend, lines } = await harness(0);
+      const before = uptimeMs();
+      const input = await backend.openInput(lines.a);
+      expect(input.opened.level).toBe(0);
+      expect(input.opened.uptimeMs).toBeGreaterThanOrEqual(before - 1);
+      expect(input.opened.uptimeMs).toBeLessThanOrEqual(uptimeMs() + 1);
+    });
+
+    it('refuses a line it cannot open with WG_ERR_GPIO_LINE, and the other lines still work', async () => {
+      const { backend, lines, drive } = await harness(1);
+      const levels: number[] = [];
+      backend.on('edge', (e) => levels.push(e.level));
+      await expect(backend.openInput(lines.bad)).rejects.toMatchObject({ code: 'WG_ERR_GPIO_LINE' });
+      await backend.openInput(lines.a);
+      await drive(lines.a, 0);
+      await waitFor('an edge', () => levels.length > 0);
+      expect(levels).toEqual([0]);
     });
 
     it('delivers an edge with its level, the ref it was opened with, and its time', async () => {
@@ -124,6 +140,7 @@ function describeGpioBackendContract(name: string, make: MakeHarness): void {
 
 describeGpioBackendContract('sim', async (initial) => {
   const sim = new SimGpioBackend(initial);
+  sim.failOpen(LINES.bad, 'line gpiochip0:5 is busy');
   return {
     backend: sim,
     lines: LINES,
@@ -139,9 +156,12 @@ describeGpioBackendContract('sim', async (initial) => {
   };
 });
 
-describeGpioBackendContract('gpiod', async (initial) => {
-  const world = await FakeGpiodWorld.create();
-  for (const ref of [LINES.a, LINES.b]) await world.setLevel(ref.chip, offset(ref), initial);
+// The real gpiomon/gpioget/gpioset/gpiofind, their hardware calls shimmed.
+describeGpioBackendContract('gpiod (real libgpiod 1.6 tools)', async (initial) => {
+  const world = await GpiodSimWorld.create();
+  for (const ref of [LINES.a, LINES.b]) world.setLevel(ref.chip, offset(ref), initial);
+  // Another program holds the line: the kernel (here the shim) answers EBUSY.
+  const blocker = await world.holdLine(LINES.bad.chip, offset(LINES.bad));
   return {
     backend: new GpiodBackend({ tools: world.tools, settleMs: 30 }),
     lines: LINES,
@@ -151,7 +171,8 @@ describeGpioBackendContract('gpiod', async (initial) => {
     },
     assertReleased: async () => {
       expect(world.spawned('gpiomon').length).toBeGreaterThan(0);
-      expect(world.spawned().filter((p) => isAlive(p.pid))).toEqual([]);
+      const ours = world.spawned().filter((p) => p.pid !== blocker);
+      expect(ours.filter((p) => isAlive(p.pid))).toEqual([]);
     },
     dispose: () => world.dispose(),
   };
@@ -161,6 +182,7 @@ describeGpioBackendContract('onoff', async (initial) => {
   const root = await makeSysfsTree(PI4_CHIPS);
   const world = new FakeOnoffWorld(initial);
   const sysfs = (ref: LineRef) => 512 + offset(ref); // gpiochip0 is at base 512 in PI4_CHIPS
+  world.claimed.add(sysfs(LINES.bad));
   return {
     backend: new OnoffBackend({ sysfsRoot: root, gpioFactory: world.factory }),
     lines: LINES,

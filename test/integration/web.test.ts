@@ -24,7 +24,7 @@ class IdleHardwareBackend implements GpioBackend {
   readonly kind = 'gpiod' as const;
   private readonly ee = new EventEmitter();
   async openInput(ref: { chip: string; line: number | string }) {
-    return { ref, read: async () => 1 as const };
+    return { ref, opened: { level: 1 as const, ts: Date.now(), uptimeMs: 0 }, read: async () => 1 as const };
   }
   async openOutput(ref: { chip: string; line: number | string }, initial: 0 | 1) {
     return { ref, level: initial, write: async () => {} };

@@ -1,8 +1,10 @@
 // Backend-specific behaviour of the hardware GPIO backends, beyond the shared contract in
 // test/contract/gpio-backend.test.ts: gpiod's process supervision, output parsing and name lookup
-// (against fake libgpiod tools), sysfs numbering, and onoff's watch faults.
+// (the real libgpiod 1.6 tools over a shimmed kernel), sysfs numbering, and onoff's watch faults.
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Edge, lineKey } from '../../drivers/gpio/backend.js';
@@ -10,18 +12,12 @@ import { GpiodBackend, type GpiodOptions } from '../../drivers/gpio/gpiod.js';
 import { edgeTimes, GpiomonParser, type MonitorEvent } from '../../drivers/gpio/gpiod-tools.js';
 import { OnoffBackend } from '../../drivers/gpio/onoff.js';
 import { listSysfsChips, type SysfsChip, sysfsNumber, sysfsNumberIn } from '../../drivers/gpio/sysfs.js';
-import {
-  FakeGpiodWorld,
-  FakeOnoffWorld,
-  isAlive,
-  makeSysfsTree,
-  PI4_CHIPS,
-  waitFor,
-} from '../fixtures/gpio/harness.js';
+import { GpiodSimWorld } from '../fixtures/gpio/gpiosim.js';
+import { FakeOnoffWorld, isAlive, makeSysfsTree, PI4_CHIPS, waitFor } from '../fixtures/gpio/harness.js';
 
 describe('GpiodBackend', () => {
   const L17 = { chip: 'gpiochip0', line: 17 };
-  let world: FakeGpiodWorld;
+  let world: GpiodSimWorld;
   let backend: GpiodBackend | undefined;
   let logs: Record<string, unknown>[];
   let events: string[];
@@ -35,6 +31,7 @@ describe('GpiodBackend', () => {
       ...opts,
     });
     b.on('edge', (e) => events.push(`edge ${e.level}`));
+    b.on('level', (r) => events.push(`level ${r.level} ${r.cause}`));
     b.on('fault', (ref, err) => events.push(`fault ${lineKey(ref)}: ${err.message}`));
     b.on('recovered', (ref) => events.push(`recovered ${lineKey(ref)}`));
     backend = b;
@@ -42,8 +39,8 @@ describe('GpiodBackend', () => {
   };
   const logged = (msg: string) => logs.filter((l) => l.msg === msg);
   beforeEach(async () => {
-    world = await FakeGpiodWorld.create({ gpiochip0: 54 });
-    await world.setLevel('gpiochip0', 17, 1);
+    world = await GpiodSimWorld.create({ gpiochip0: 54 });
+    world.setLevel('gpiochip0', 17, 1);
     logs = [];
     events = [];
   });
@@ -106,30 +103,20 @@ describe('GpiodBackend', () => {
     );
   });
 
-  it('parses half lines and skips garbage without losing the monitor', async () => {
-    const b = make();
-    await b.openInput(L17);
-    const edges: Edge[] = [];
-    b.on('edge', (e) => edges.push(e));
-    const pid = await waitFor('the monitor', () => world.monitorPid('gpiochip0', 17));
-    const raw = (text: string) => world.writeRaw('gpiochip0', 17, text);
-    await raw('Monitoring line 17 ...\n');
-    await raw('17 0 12'); // one event in two writes: the parser must join them
-    await raw('3 5000\n');
-    await raw('17 2 1 1\n18 1 1 1\n'); // no such event type; another line's offset
-    await raw('17 1 124 0\n');
-    await waitFor('two edges', () => edges.length >= 2);
-    expect(edges.map((e) => e.level)).toEqual([0, 1]);
-    expect(edges[0]?.uptimeMs).toBeCloseTo(123_000.005, 6); // %n is unpadded: 5000 ns, not .5 s
-    expect(edges[1]?.uptimeMs).toBe(124_000);
-    expect(b.stats().garbageLines).toBe(3);
-    expect(logged('unparseable gpiomon output').map((l) => l.text)).toEqual([
-      'Monitoring line 17 ...',
-      '17 2 1 1',
-      'event for offset 18',
+  it('reads unpadded nanoseconds and skips lines that are not events', () => {
+    const got: MonitorEvent[] = [];
+    const junk: string[] = [];
+    const parser = new GpiomonParser(
+      (e) => got.push(e),
+      (j) => junk.push(j),
+    );
+    expect(parser.push('Monitoring line 17 ...\n17 0 12')).toBe(0);
+    expect(parser.push('3 5000\n17 2 1 1\n17 1 124 0\n')).toBe(2);
+    expect(got).toEqual([
+      { offset: 17, level: 0, sec: 123, nsec: 5000 }, // 5000 ns, not .5 s
+      { offset: 17, level: 1, sec: 124, nsec: 0 },
     ]);
-    expect(world.monitorPid('gpiochip0', 17)).toBe(pid);
-    expect(events.filter((e) => e.startsWith('fault'))).toEqual([]);
+    expect(junk).toEqual(['Monitoring line 17 ...', '17 2 1 1']);
   });
 
   it('joins events split at any byte, and drops an endless line as garbage', () => {
@@ -166,7 +153,7 @@ describe('GpiodBackend', () => {
     expect(events[0]).toMatch(
       /^fault gpiochip0:17: .*gpiomon .*gpiochip0 17 was killed by SIGKILL; .*no longer watched/,
     );
-    await world.setLevel('gpiochip0', 17, 0); // the button is pressed while nothing watches it
+    world.setLevel('gpiochip0', 17, 0); // the button is pressed while nothing watches it
     const reads = world.spawned('gpioget').length;
     await vi.advanceTimersByTimeAsync(99);
     expect(world.spawned('gpioget')).toHaveLength(reads); // still backing off
@@ -178,7 +165,8 @@ describe('GpiodBackend', () => {
     );
     await vi.advanceTimersByTimeAsync(30);
     await waitFor('recovery', () => events.length >= 3);
-    expect(events.slice(1)).toEqual(['edge 0', 'recovered gpiochip0:17']);
+    // The level read before the new monitor: the model learns of the press it could not see.
+    expect(events.slice(1)).toEqual(['level 0 recovered', 'recovered gpiochip0:17']);
     vi.useRealTimers();
     await world.drive('gpiochip0', 17, 1);
     await waitFor('an edge from the new monitor', () => events.length >= 4);
@@ -209,6 +197,79 @@ describe('GpiodBackend', () => {
     await vi.advanceTimersByTimeAsync(30);
     await waitFor('recovery', () => events.at(-1) === 'recovered gpiochip0:17');
     expect(events.filter((e) => e.startsWith('fault'))).toHaveLength(1); // one fault, not one per attempt
+  });
+
+  it('a gpiomon that keeps dying after it settled is restarted ever more slowly: one outage, not a storm', async () => {
+    const b = make({ restartBackoffMs: { min: 100, max: 400 }, stableMs: 5000 });
+    await b.openInput(L17);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const delays = () => logged('restarting GPIO helper').map((l) => l.delayMs as number);
+    // Six times: the monitor settles (its settle timer runs out), then dies before stableMs.
+    for (let n = 1; n <= 6; n++) {
+      const pid = await waitFor('a settled monitor', () => world.monitorPid('gpiochip0', 17));
+      await vi.advanceTimersByTimeAsync(30);
+      expect(world.crashMonitor('gpiochip0', 17)).toBe(true);
+      await waitFor(`restart ${n} scheduled`, () => delays().length === n && !isAlive(pid));
+      await vi.advanceTimersByTimeAsync(delays().at(-1) ?? 0);
+    }
+    expect(delays()).toEqual([100, 200, 400, 400, 400, 400]);
+    // Recovered once, after the first restart; the later ones must first last stableMs.
+    expect(events.filter((e) => e.startsWith('fault'))).toHaveLength(2);
+    expect(events.filter((e) => e.startsWith('recovered'))).toHaveLength(1);
+    await waitFor('a settled monitor', () => world.monitorPid('gpiochip0', 17));
+    await vi.advanceTimersByTimeAsync(30);
+    await vi.advanceTimersByTimeAsync(4900);
+    expect(events.filter((e) => e.startsWith('recovered'))).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100);
+    await waitFor('recovered for good', () => events.filter((e) => e.startsWith('recovered')).length === 2);
+    // Stable now: the next death restarts after the minimum again.
+    expect(world.crashMonitor('gpiochip0', 17)).toBe(true);
+    await waitFor('restart 7', () => delays().length === 7);
+    expect(delays().at(-1)).toBe(100);
+    // Every restart read the level first (a release while blind would be seen).
+    expect(events.filter((e) => e === 'level 1 recovered')).toHaveLength(6);
+  });
+
+  it('re-reads the level after a burst that may have overflowed the kernel queue', async () => {
+    const b = make({ overflowQuietMs: 100 });
+    await b.openInput(L17);
+    const first = await waitFor('the monitor', () => world.monitorPid('gpiochip0', 17));
+    // gpiomon falls behind while the line chatters: the kernel keeps 16 edges and drops the rest,
+    // the last one (the line settles low) included.
+    expect(world.stall('gpiochip0', 17, 300)).toBe(true);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < 40; i++) world.edge('gpiochip0', 17, i % 2 === 0 ? 0 : 1, t0 + BigInt(i) * 1_000_000n);
+    world.edge('gpiochip0', 17, 0, t0 + 41_000_000n);
+    await waitFor('16 edges', () => events.filter((e) => e.startsWith('edge')).length === 16);
+    expect(events.filter((e) => e.startsWith('edge')).at(-1)).toBe('edge 1'); // stale: the line is low
+    await waitFor('the re-read', () => events.includes('level 0 overflow'));
+    const second = await waitFor('a new monitor', () => world.monitorPid('gpiochip0', 17));
+    expect(second).not.toBe(first);
+    expect(b.stats()).toMatchObject({ overflowChecks: 1 });
+    expect(events.filter((e) => e.startsWith('fault'))).toEqual([]); // a check, not an outage
+  });
+
+  it('refuses the libgpiod v2 tools with a clear error', async () => {
+    // No v2 tool is installed here: a stand-in that only answers --version as v2.1 does.
+    const dir = await mkdtemp(join(tmpdir(), 'wardgate-gpiod-v2-'));
+    const gpiomon = join(dir, 'gpiomon');
+    await writeFile(
+      gpiomon,
+      '#!/bin/sh\necho "gpiomon (libgpiod) v2.1.3"\necho "Copyright (C) 2017-2023 Bartosz Golaszewski"\n',
+    );
+    await chmod(gpiomon, 0o755);
+    try {
+      const b = make({ tools: { ...world.tools, gpiomon } });
+      await expect(b.openInput(L17)).rejects.toThrow(
+        /gpiomon is libgpiod v2\.1; the gpiod backend needs the v1\.6 tools .*or use gpio\.backend: onoff/,
+      );
+      await expect(b.openOutput({ chip: 'gpiochip0', line: 22 }, 0)).rejects.toMatchObject({
+        code: 'WG_ERR_GPIO_LINE',
+      });
+      expect(world.spawned()).toEqual([]); // nothing was run with options v2 does not know
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('close() during a backoff cancels the restart and leaves no process', async () => {
@@ -321,24 +382,49 @@ describe('OnoffBackend', () => {
     backend.on('edge', (e) => seen.push(`edge ${e.level}`));
     backend.on('fault', (r, err) => seen.push(`fault ${lineKey(r)}: ${err.message}`));
     backend.on('recovered', (r) => seen.push(`recovered ${lineKey(r)}`));
+    backend.on('level', (r) => seen.push(`level ${r.level} ${r.cause}`));
     await backend.openInput(ref);
     world.gpio(529).fail(new Error('EIO: epoll failed'));
     world.gpio(529).fail(new Error('EIO: epoll failed'));
     world.gpio(529).fire(0);
+    world.gpio(529).fire(1);
     expect(seen).toEqual([
       'fault gpiochip0:17: GPIO line error: watching gpiochip0:17 (sysfs 529) failed: EIO: epoll failed',
       'recovered gpiochip0:17',
-      'edge 0',
+      // Interrupts were lost meanwhile: the first value after is a level, not an edge.
+      'level 0 recovered',
+      'edge 1',
     ]);
   });
 
   it('refuses line names, and reports a line the kernel will not export', async () => {
     await expect(backend.openInput({ chip: 'gpiochip0', line: 'PANIC' })).rejects.toThrow(/sysfs has no line names/);
-    const other = new OnoffBackend({ sysfsRoot: root, gpioFactory: world.factory });
-    await other.openInput({ chip: 'gpiochip0', line: 4 });
+    world.claimed.add(516); // requested through the character device by another program
     await expect(backend.openInput({ chip: 'gpiochip0', line: 4 })).rejects.toThrow(
       /cannot open gpiochip0:4 as sysfs GPIO 516: EBUSY/,
     );
-    await other.close();
+  });
+
+  it('reuses a line left exported by an earlier run, as onoff 6.0.3 does', async () => {
+    const crashed = new OnoffBackend({ sysfsRoot: root, gpioFactory: world.factory });
+    await crashed.openInput({ chip: 'gpiochip0', line: 4 }); // never closed: still exported
+    world.gpio(516).fire(0);
+    const input = await backend.openInput({ chip: 'gpiochip0', line: 4 });
+    expect(input.opened.level).toBe(0);
+    expect(world.all.filter((g) => g.n === 516)).toHaveLength(2);
+  });
+
+  it('reads every input periodically and reports a level the interrupts missed', async () => {
+    const levels: string[] = [];
+    backend.on('level', (r) => levels.push(`${lineKey(r.ref)} ${r.level} ${r.cause}`));
+    backend.on('edge', (e) => levels.push(`edge ${e.level}`));
+    await backend.openInput({ chip: 'gpiochip0', line: 17 });
+    await backend.openInput({ chip: 'gpiochip0', line: 18 });
+    await backend.checkLevels();
+    expect(levels).toEqual([]); // nothing changed: nothing said
+    world.gpio(529).value = 0; // a press whose interrupt sysfs coalesced away
+    await backend.checkLevels();
+    await backend.checkLevels();
+    expect(levels).toEqual(['gpiochip0:17 0 periodic']);
   });
 });

@@ -1,5 +1,5 @@
-// The supervisor's error boundaries: a driver that throws, hangs or floods is restarted with
-// backoff and never takes another down. Fake timers drive the backoff.
+// The supervisor's error boundaries: a driver that throws or hangs is restarted with backoff and
+// never takes another down; a flooding point is shed, never a reason to restart. Fake timers drive the backoff.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../agent/log.js';
 import { Supervisor } from '../../agent/supervisor.js';
@@ -96,17 +96,23 @@ describe('supervisor', () => {
     await sup.stopAll();
   });
 
-  it('restarts a flooding driver and drops what it emits after the limit', async () => {
+  it('sheds a flooding point for the rest of its second, never restarting the driver or muting other points', async () => {
     const { sup, events, readings } = make({ floodPerSec: 100 });
     const d = new TestDriver('noisy');
     sup.add(d);
     await sup.startAll();
-    for (let i = 0; i < 500; i++) d.ctx?.emit(d.reading(`p${i}`));
-    expect(readings).toHaveLength(100);
-    expect(events).toContain('down noisy: flooding: more than 100 readings/s');
-    expect(d.ctx?.signal.aborted).toBe(true);
+    for (let i = 0; i < 500; i++) d.ctx?.emit(d.reading('chatter'));
+    d.ctx?.emit(d.reading('quiet'));
+    expect(readings.filter(([, p]) => p === 'chatter')).toHaveLength(100);
+    expect(readings.at(-1)).toEqual(['noisy', 'quiet']);
+    expect(events).toEqual(['up noisy']);
+    expect(d.ctx?.signal.aborted).toBe(false);
+    expect(sup.health().noisy).toMatchObject({ up: true, restarts: 0, shedReadings: 400 });
+    // The next second, the point is heard again.
     await vi.advanceTimersByTimeAsync(1000);
-    expect(d.starts).toBe(2);
+    d.ctx?.emit(d.reading('chatter'));
+    expect(readings.filter(([, p]) => p === 'chatter')).toHaveLength(101);
+    expect(d.starts).toBe(1);
     await sup.stopAll();
   });
 
