@@ -53,6 +53,8 @@ export function fastifyServerOptions(l: WebLimits) {
 
 export interface WebConnectionStats {
   open: number;
+  /** Connections accepted since start. */
+  accepted: number;
   maxConnections: number;
   /** Connections refused because maxConnections were open. */
   refused: number;
@@ -66,10 +68,17 @@ const LOG_EVERY_MS = 60_000;
  * here is on the alarm path (POST /api/sim).
  */
 export function guardConnections(server: Server, limits: WebLimits, log: Logger): WebConnectionStats {
-  const stats: WebConnectionStats = { open: 0, maxConnections: limits.maxConnections, refused: 0, serverErrors: 0 };
+  const stats: WebConnectionStats = {
+    open: 0,
+    accepted: 0,
+    maxConnections: limits.maxConnections,
+    refused: 0,
+    serverErrors: 0,
+  };
   server.maxConnections = limits.maxConnections;
   server.on('connection', (socket) => {
     stats.open++;
+    stats.accepted++;
     socket.once('close', () => stats.open--);
   });
   // Logged once a minute at most: a flood must not turn into a flood of log lines.
