@@ -46,6 +46,10 @@ async function main(argv: string[]): Promise<number> {
         const { loadConfigWithSecrets } = await import('./config/load.js');
         const cfg = loadConfigWithSecrets(file);
         process.stdout.write(`${file}: ok (gateway ${cfg.gateway.id}, ${cfg.devices.length} devices)\n`);
+        // Legal but worth a look (outputs held by rules on different events): said, not refused.
+        const { outputAndActionWarnings } = await import('./actions/validate.js');
+        for (const w of outputAndActionWarnings(cfg as unknown as Record<string, unknown>))
+          process.stdout.write(`warning: ${w}\n`);
         return 0;
       } catch (err) {
         if (err instanceof ConfigError) {

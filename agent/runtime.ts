@@ -7,6 +7,7 @@ import { type GpioBackendKind, loadGpioBackendFactory } from '../drivers/gpio/in
 import type { Reading } from '../drivers/types.js';
 import { ActionEngine } from './actions/engine.js';
 import { OutputBank, type OutputState } from './actions/outputs.js';
+import { outputAndActionWarnings } from './actions/validate.js';
 import { bootId, type ClockConfig, isClockSynced, uptimeMs } from './clock.js';
 import { resolveSecret } from './config/secrets.js';
 import type { Config } from './config/types.js';
@@ -128,10 +129,12 @@ export class Agent {
     });
     this.actions = new ActionEngine({
       rules: config.actions ?? [],
-      setOutput: (id, active, by) => this.outputBank.set(id, active, by),
+      outputs: this.outputBank,
       acknowledge: (device) => this.acknowledge(device),
       log: log.child({ unit: 'actions' }),
     });
+    for (const warning of outputAndActionWarnings(config as unknown as Record<string, unknown>))
+      log.warn({ unit: 'actions' }, `config: ${warning}`);
 
     this.devices = new DeviceRegistry(config, log, {
       emit: (entry, ev) => this.onModelEvent(entry, ev),

@@ -2,6 +2,12 @@
 // level last written, when, by which rule or device, and the last write error. Writes go through the
 // GPIO driver (outputs belong to it); a failed write is logged and shown on the output's state with
 // its code, and never thrown at the caller: a broken sounder must not stop the alarm path.
+//
+// Issue 14: an output is owned by reasons, not by the latest write. Each reason (a rule's hold,
+// its forSec window, one pulse of a train, a button's LED) *claims* the output away from its
+// resting level (`initial`, normally off); the output stays there while any claim is active and
+// returns to rest when the last one ends. So a tamper chirp on the panic sounder ends its own
+// claim, not the panic's 30 s; a forSec expiry leaves a sounder on that a fire.alarm rule holds.
 import type { Logger } from 'pino';
 import { type LineRef, lineKey } from '../../drivers/gpio/backend.js';
 import type { OutputConfig } from '../config/types.js';
@@ -28,6 +34,8 @@ export interface OutputState {
   lastError: OutputError | null;
   /** What last drove it: `actions[0] panic.pressed from panic-1`, `panic-1: acknowledged`. */
   by: string | null;
+  /** Every reason holding it away from its resting level now (empty: at rest). */
+  heldBy: string[];
 }
 
 export interface OutputBankOptions {
@@ -51,6 +59,8 @@ interface Entry {
   lastError?: OutputError;
   by?: string;
   since: number;
+  /** Active claims (reason key → what it is, for the page), each holding it away from `cfg.initial`. */
+  claims: Map<string, string>;
   /** Writes to one output are applied in order: a pulse's off must never overtake its on. */
   queue: Promise<void>;
 }
@@ -71,6 +81,7 @@ export class OutputBank {
         desired: cfg.initial,
         active: cfg.initial,
         since: Date.now(),
+        claims: new Map(),
         queue: Promise.resolve(),
       };
       this.entries.set(cfg.id, e);
@@ -87,13 +98,53 @@ export class OutputBank {
     return this.entries.has(id);
   }
 
-  /** Queue a write; resolves when it is done or has failed (never rejects). */
-  set(id: string, active: boolean, by: string): Promise<void> {
+  private entry(id: string, by: string): Entry | undefined {
     const e = this.entries.get(id);
-    if (!e) {
-      this.opts.log.error({ output: id, by }, 'no such output (config check should have caught this)');
-      return Promise.resolve();
-    }
+    if (!e) this.opts.log.error({ output: id, by }, 'no such output (config check should have caught this)');
+    return e;
+  }
+
+  /** The output's resting level (`initial`): what it returns to when no reason holds it. */
+  resting(id: string): boolean | undefined {
+    return this.entries.get(id)?.cfg.initial;
+  }
+
+  /**
+   * Reason `key` holds the output away from its resting level (again: a re-claim only refreshes
+   * `by`). Synchronous up to the queued write: the alarm path never waits for the GPIO.
+   */
+  claim(id: string, key: string, by: string): Promise<void> {
+    const e = this.entry(id, by);
+    if (!e) return Promise.resolve();
+    e.claims.set(key, by);
+    return this.settle(e, by);
+  }
+
+  /** Reasons whose key passes `which` end; the output rests once none is left. */
+  release(id: string, which: (key: string) => boolean, by: string): Promise<void> {
+    const e = this.entry(id, by);
+    if (!e) return Promise.resolve();
+    for (const key of e.claims.keys()) if (which(key)) e.claims.delete(key);
+    return this.settle(e, by);
+  }
+
+  /**
+   * One owner's wish (a button driving its own LED): on claims under `key`, off releases it. For an
+   * output with a single owner this is a plain write; with several, the others' claims still hold.
+   */
+  set(id: string, active: boolean, by: string, key = 'direct'): Promise<void> {
+    const e = this.entry(id, by);
+    if (!e) return Promise.resolve();
+    if (active !== e.cfg.initial) e.claims.set(key, by);
+    else e.claims.delete(key);
+    return this.settle(e, by);
+  }
+
+  /** Write the level the claims ask for, if it is not what was last asked. */
+  private settle(e: Entry, by: string): Promise<void> {
+    const active = e.claims.size > 0 ? !e.cfg.initial : e.cfg.initial;
+    // Nothing to change, unless the last write failed: then any new wish tries again.
+    if (active === e.desired && !e.lastError) return e.queue;
     e.desired = active;
     e.desiredBy = by;
     e.queue = e.queue.then(() => this.apply(e, active, by));
@@ -135,8 +186,11 @@ export class OutputBank {
   /** After the GPIO driver (re)started: write what each output should be where that is in doubt. */
   resync(): void {
     for (const e of this.entries.values())
-      if (e.lastError || e.desired !== e.active)
-        void this.set(e.cfg.id, e.desired, e.desiredBy ?? 'resync after GPIO restart');
+      if (e.lastError || e.desired !== e.active) {
+        const active = e.desired;
+        const by = e.desiredBy ?? 'resync after GPIO restart';
+        e.queue = e.queue.then(() => this.apply(e, active, by));
+      }
   }
 
   /** The driver or a line failed: the output's state says so until the next good write. */
@@ -158,6 +212,7 @@ export class OutputBank {
       lastChange: e.lastChange !== undefined ? new Date(e.lastChange).toISOString() : null,
       lastError: e.lastError ?? null,
       by: e.by ?? null,
+      heldBy: [...e.claims.values()],
     }));
   }
 

@@ -139,3 +139,42 @@ function effectOf(r: Loose, act: 'set' | 'pulse'): string {
   const gap = typeof r.gapMs === 'number' && r.gapMs !== ms ? ` (gap ${r.gapMs} ms)` : '';
   return `pulse ${typeof r.count === 'number' ? r.count : 1}×${ms} ms${gap}`;
 }
+
+/**
+ * What is legal but worth a look (issue 14): rules that hold one output for different events. They
+ * no longer fight — the output stays on while any of them holds it — but a technician should know
+ * that a `value: false` rule then silences only the holds of the device that sent its event.
+ */
+export function outputAndActionWarnings(root: Loose): string[] {
+  const warnings: string[] = [];
+  const initial = new Map<string, boolean>();
+  for (const o of list(root.outputs)) {
+    const id = str(o.id);
+    if (id !== undefined) initial.set(id, o.initial === true);
+  }
+  const holders = new Map<string, Array<{ i: number; on: string }>>();
+  list(root.actions).forEach((r, i) => {
+    const output = str(r.output);
+    const on = str(r.on);
+    if (output === undefined || on === undefined) return;
+    const rest = initial.get(output) ?? false;
+    const holds = r.do === 'pulse' || (r.do === 'set' && (r.value ?? true) !== rest);
+    if (r.do === 'set' && !holds && typeof r.forSec === 'number')
+      warnings.push(
+        `actions[${i}].forSec: has no effect: value ${String(r.value ?? true)} is "${output}"'s resting level`,
+      );
+    if (!holds) return;
+    const l = holders.get(output) ?? [];
+    l.push({ i, on });
+    holders.set(output, l);
+  });
+  for (const [output, l] of holders) {
+    const events = [...new Set(l.map((h) => h.on))];
+    if (events.length < 2) continue;
+    const rules = l.map((h) => `actions[${h.i}] (${h.on})`).join(', ');
+    warnings.push(
+      `outputs: "${output}" is held by rules on different events: ${rules}; it stays on while any of them holds it, and a rule back to rest releases only the holds of the device that sent its event`,
+    );
+  }
+  return warnings;
+}

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { checkConfig } from '../../agent/config/load.js';
-import type { Config } from '../../agent/config/types.js';
+import type { Config, PanicButtonConfig } from '../../agent/config/types.js';
 import { Agent } from '../../agent/runtime.js';
 import { SimGpioBackend } from '../../drivers/gpio/sim.js';
 
@@ -81,6 +81,7 @@ describe('local actions with the broker down', () => {
         lastChange: expect.any(String),
         lastError: null,
         by: 'actions[0] panic.pressed from panic-1',
+        heldBy: ['actions[0] panic.pressed from panic-1'],
       },
       {
         id: 'led-1',
@@ -89,6 +90,7 @@ describe('local actions with the broker down', () => {
         lastChange: expect.any(String),
         lastError: null,
         by: 'panic-1: acknowledged',
+        heldBy: ['panic-1: acknowledged'],
       },
     ]);
     expect([sim?.level(sounder), sim?.level(led)]).toEqual([0, 1]);
@@ -104,6 +106,7 @@ describe('local actions with the broker down', () => {
         lastChange: expect.any(String),
         lastError: null,
         by: 'actions[0] panic.pressed from panic-1',
+        heldBy: ['actions[0] panic.pressed from panic-1'],
       },
     });
 
@@ -112,6 +115,35 @@ describe('local actions with the broker down', () => {
     await until(() => agent?.outputs()[1]?.active === false, 'LED off');
     expect([sim?.level(sounder), sim?.level(led)]).toEqual([0, 0]);
     expect(agent.outputs()[1]?.by).toBe('panic-1: released');
+  });
+
+  it('a tamper chirp on the same sounder does not cut the panic hold short (issue 14)', async () => {
+    const base = config();
+    const cfg: Config = {
+      ...base,
+      devices: [{ ...(base.devices[0] as PanicButtonConfig), tamper: { line: 17, activeLow: true } }],
+      actions: [
+        { on: 'panic.pressed', do: 'set', output: 'sounder-1', forSec: 30 },
+        { on: 'panic.tamper', do: 'pulse', output: 'sounder-1', pulseMs: 50, count: 2 },
+      ],
+    };
+    agent = await Agent.start({
+      config: cfg,
+      log: pino({ level: 'silent' }),
+      gpioBackend: () => {
+        sim = new SimGpioBackend();
+        return sim;
+      },
+    });
+    const sounder = { chip: 'gpiochip0', line: 20 };
+    await agent.simulate('panic-1', 'button', true);
+    await until(() => sim?.level(sounder) === 0, 'sounder on (active-low)');
+    const { accepted } = await agent.simulate('panic-1', 'tamper', true);
+    expect(accepted.map((e) => e.type)).toEqual(['panic.tamper']);
+    // The chirps (2 × 50 ms) are over once only the panic's forSec timer is left.
+    await until(() => agent?.actions.pending()['sounder-1'] === 1, 'pulse train over');
+    expect(sim?.level(sounder)).toBe(0);
+    expect(agent.outputs()[0]).toMatchObject({ active: true, heldBy: ['actions[0] panic.pressed from panic-1'] });
   });
 
   it('acknowledge(deviceId) is the hook for the control room ack; unknown devices are refused', async () => {

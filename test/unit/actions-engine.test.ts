@@ -33,7 +33,7 @@ function setup(rules: ActionRuleConfig[], write?: (point: string, level: 0 | 1) 
   });
   const engine = new ActionEngine({
     rules,
-    setOutput: (id, active, by) => bank.set(id, active, by),
+    outputs: bank,
     acknowledge: (device) => acks.push(device),
     log,
   });
@@ -59,8 +59,18 @@ describe('local actions', () => {
         lastChange: new Date(T0).toISOString(),
         lastError: null,
         by: 'actions[0] panic.pressed from panic-1',
+        heldBy: ['actions[0] panic.pressed from panic-1'],
       },
-      { id: 'strobe', name: 'Strobe', line: 'gpiochip1:3', active: false, lastChange: null, lastError: null, by: null },
+      {
+        id: 'strobe',
+        name: 'Strobe',
+        line: 'gpiochip1:3',
+        active: false,
+        lastChange: null,
+        lastError: null,
+        by: null,
+        heldBy: [],
+      },
     ]);
     await vi.advanceTimersByTimeAsync(30_000);
     expect(writes).toEqual([
@@ -70,7 +80,7 @@ describe('local actions', () => {
     expect(bank.list()[0]).toMatchObject({ active: false, by: 'actions[0] panic.pressed from panic-1, after 30 s' });
   });
 
-  it('a second trigger restarts forSec; other event types and devices outside `from` do nothing', async () => {
+  it('a second device holds the output for its own forSec; other types and devices outside `from` do nothing', async () => {
     const { engine, writes } = setup([
       { on: 'panic.pressed', from: ['panic-1', 'panic-2'], do: 'set', output: 'sounder', forSec: 30 },
     ]);
@@ -80,9 +90,9 @@ describe('local actions', () => {
     engine.onEvent({ type: 'panic.pressed', device: 'panic-9' });
     engine.onEvent({ type: 'panic.released', device: 'panic-1' });
     await vi.advanceTimersByTimeAsync(60_000);
+    // panic-1's 30 s end at 30 s, but panic-2 holds it until 50 s: one on, one off.
     expect(writes).toEqual([
       [0, 'gpiochip0:20', 0],
-      [20_000, 'gpiochip0:20', 0],
       [50_000, 'gpiochip0:20', 1],
     ]);
   });
@@ -103,7 +113,7 @@ describe('local actions', () => {
     ]);
   });
 
-  it('the latest action on an output wins: it cancels the timers an earlier one left', async () => {
+  it('back to rest from the same device ends its pulse train at once', async () => {
     const { bank, engine, writes } = setup([
       { on: 'fire.alarm', do: 'pulse', output: 'strobe', pulseMs: 500, count: 10 },
       { on: 'fire.alarm_cleared', do: 'set', output: 'strobe', value: false },
@@ -148,6 +158,7 @@ describe('local actions', () => {
       lastChange: null,
       lastError: error,
       by: null,
+      heldBy: ['actions[0] panic.pressed from panic-1'],
     });
     expect(published.at(-1)).toEqual([
       'sounder',
@@ -157,7 +168,14 @@ describe('local actions', () => {
         availability: 'offline',
         availabilityReason: 'WG_ERR_GPIO_LINE: GPIO line error: gpioset exited with 1',
         since: new Date(T0).toISOString(),
-        state: { line: 'gpiochip0:20', active: false, lastChange: null, lastError: error, by: null },
+        state: {
+          line: 'gpiochip0:20',
+          active: false,
+          lastChange: null,
+          lastError: error,
+          by: null,
+          heldBy: ['actions[0] panic.pressed from panic-1'],
+        },
       },
     ]);
 

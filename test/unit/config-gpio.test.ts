@@ -1,6 +1,7 @@
 // Config checks for GPIO devices, outputs and local actions (issue 3): every bad input is one
 // clear `path: message` line, and the shipped ward example passes.
 import { describe, expect, it } from 'vitest';
+import { outputAndActionWarnings } from '../../agent/actions/validate.js';
 import { checkConfig, loadConfig } from '../../agent/config/load.js';
 import { shippedFile } from '../../agent/paths.js';
 
@@ -42,8 +43,8 @@ describe('GPIO, output and action config checks', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.config.outputs).toEqual([
-      { id: 'sounder-1', line: 12, activeLow: false, initial: false },
-      { id: 'led-1', line: 16, activeLow: false, initial: false },
+      { id: 'sounder-1', line: 12, activeLow: false, initial: false, safeState: 'off' },
+      { id: 'led-1', line: 16, activeLow: false, initial: false, safeState: 'off' },
     ]);
     expect(r.config.devices[2]).toEqual({
       id: 'fire-1',
@@ -54,6 +55,7 @@ describe('GPIO, output and action config checks', () => {
       minHoldMs: 0,
       chatterEdgesPerMinute: 20,
       chatterQuietSec: 60,
+      chatterHoldSec: 10,
     });
     expect(r.config.devices[3]).toMatchObject({
       active: { event: 'door.opened' },
@@ -235,6 +237,22 @@ describe('GPIO, output and action config checks', () => {
     ).toEqual([]);
   });
 
+  it('rules holding one output on different events are a warning, not an error', () => {
+    const doc = base();
+    dev(doc, 1).tamper = { line: 17 };
+    acts(doc).push(
+      { on: 'panic.tamper', do: 'pulse', output: 'sounder-1', pulseMs: 200, count: 2 },
+      { on: 'panic.released', do: 'set', output: 'sounder-1', value: false, forSec: 5 },
+    );
+    expect(checkConfig(doc).ok).toBe(true);
+    expect(outputAndActionWarnings(doc)).toEqual([
+      'actions[2].forSec: has no effect: value false is "sounder-1"\'s resting level',
+      'outputs: "sounder-1" is held by rules on different events: actions[0] (panic.pressed), actions[1] (panic.tamper); it stays on while any of them holds it, and a rule back to rest releases only the holds of the device that sent its event',
+    ]);
+    // Holding and releasing one output (on/off pairs) is the normal case: nothing to say.
+    expect(outputAndActionWarnings(base())).toEqual([]);
+  });
+
   it('reports every problem at once', () => {
     const found = problems((d) => {
       dev(d, 0).tamper = { line: 4 };
@@ -265,5 +283,11 @@ describe('GPIO, output and action config checks', () => {
       'led-ed-reception',
     ]);
     expect(cfg.actions).toHaveLength(6);
+    // The panic sounder is held by panic.pressed and chirped by panic.tamper: said, not refused.
+    expect(outputAndActionWarnings(cfg as unknown as Record<string, unknown>)).toEqual([
+      expect.stringContaining(
+        '"sounder-ae" is held by rules on different events: actions[0] (panic.pressed), actions[5] (panic.tamper)',
+      ),
+    ]);
   });
 });
