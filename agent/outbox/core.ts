@@ -121,6 +121,19 @@ export class OutboxCore {
       opts.log.warn(this.seqJumped, 'outbox database had not seen the latest seq reservation; seq continues above it');
     }
     this.mirror.init(db, (k) => this.stmts.getMeta.get(k)?.v ?? 0, seq);
+    if (this.reservation.upTo < seq) {
+      // The reservation file is lost or behind: write it again now, so that losing the database
+      // next cannot take seq back either (and record it, so the next start does not jump).
+      try {
+        this.reservation.cover(seq);
+        db.prepare('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v').run(
+          'reserved_upto',
+          this.reservation.upTo,
+        );
+      } catch (err) {
+        opts.log.error({ err }, 'could not renew the seq reservation; the next commit will');
+      }
+    }
     if (opts.checkpointIntervalMs !== 0) {
       this.checkpointer = new CheckpointScheduler(
         this.db,

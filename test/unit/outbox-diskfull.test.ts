@@ -2,9 +2,9 @@
 // held in memory, not lost; gateway.disk_low is raised once; when space returns, all are committed.
 import type Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { makeEvent } from '../../agent/event.js';
+import { makeEvent, type Severity } from '../../agent/event.js';
 import { createLogger } from '../../agent/log.js';
-import { Outbox } from '../../agent/outbox/store.js';
+import { COMMIT_CHUNK, Outbox } from '../../agent/outbox/store.js';
 import { tempDir } from '../helpers/config.js';
 import { waitFor } from '../helpers/ports.js';
 
@@ -56,4 +56,92 @@ describe('outbox on a full disk', () => {
     expect(rows.filter((e) => e.type === 'gateway.disk_low')).toHaveLength(1);
     await o.close();
   }, 20_000);
+
+  it('holds 100,000 events within outbox.maxHeldEvents, never drops an alarm, and commits in chunks', async () => {
+    const maxHeld = 10_000;
+    const o = new Outbox({
+      dataDir: tempDir(),
+      maxBytes: 1e9,
+      maxHeldEvents: maxHeld,
+      checkpointIntervalMs: 0,
+      log: createLogger('fatal'),
+      gatewayEvent: (i) => makeEvent(src, { ...i, device: 'g', deviceType: 'gateway' }),
+      topicOf: (e) => `events/${e.deviceType}/${e.device}`,
+    });
+    const db = (o as unknown as { db: Database.Database }).db;
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+
+    // 1 in 100 critical, 1 in 100 high, the rest telemetry: 2,000 alarms in 100,000 events.
+    const sevOf = (i: number): Severity =>
+      i % 100 === 0 ? 'critical' : i % 100 === 50 ? 'high' : i % 2 ? 'low' : 'normal';
+    const outcome = { alarms: 0, telemetry: 0, dropped: { low: 0, normal: 0 }, other: 0 };
+    const all: Promise<void>[] = [];
+    let maxHeldSeen = 0;
+    const TOTAL = 100_000;
+    for (let i = 0; i < TOTAL; i += 1000) {
+      for (let k = i; k < i + 1000; k++) {
+        const severity = sevOf(k);
+        const ev = makeEvent(src, {
+          device: `p${k % 40}`,
+          deviceType: 'panic-button',
+          type: 'panic.pressed',
+          severity,
+          data: { k },
+        });
+        all.push(
+          o.accept(ev).then(
+            () => {
+              if (severity === 'critical' || severity === 'high') outcome.alarms++;
+              else outcome.telemetry++;
+            },
+            (err: { code?: string }) => {
+              if (err.code === 'WG_ERR_OUTBOX_HELD_DROPPED' && (severity === 'low' || severity === 'normal'))
+                outcome.dropped[severity]++;
+              else outcome.other++;
+            },
+          ),
+        );
+      }
+      maxHeldSeen = Math.max(maxHeldSeen, o.pendingInMemory);
+      await new Promise((r) => setImmediate(r)); // the flush runs (and fails) between bursts
+    }
+    expect(o.diskLow).toBeDefined();
+    // Memory bound: what is held never exceeds the bound plus the alarms (never dropped).
+    expect(maxHeldSeen).toBeLessThanOrEqual(maxHeld);
+    expect(o.heldDroppedTotal).toBeGreaterThanOrEqual(TOTAL - maxHeld);
+
+    const heldBefore = o.pendingInMemory;
+    const commits: number[] = [];
+    o.onAccepted((accepted) => {
+      if (accepted.length > 0) commits.push(accepted.length);
+    });
+    db.pragma('max_page_count = 1073741823'); // space is back
+    await Promise.all(all);
+    // The retry commits in chunks (plus the outbox's own announcements), never all in one.
+    expect(Math.max(...commits)).toBeLessThanOrEqual(COMMIT_CHUNK + 3);
+    expect(commits.length).toBeGreaterThanOrEqual(Math.ceil(heldBefore / COMMIT_CHUNK));
+    expect(o.pendingInMemory).toBe(0);
+    expect(outcome.other).toBe(0);
+    expect(outcome.alarms).toBe(2_000); // every held alarm committed
+    expect(outcome.dropped.low + outcome.dropped.normal).toBe(o.heldDroppedTotal);
+    expect(outcome.telemetry + outcome.dropped.low + outcome.dropped.normal).toBe(TOTAL - 2_000);
+    expect(outcome.dropped.low).toBeGreaterThan(outcome.dropped.normal); // low goes first
+
+    const rows: Array<{ type: string; data: Record<string, unknown> }> = [];
+    for (;;) {
+      const b = o.nextBatch(5000);
+      if (b.length === 0) break;
+      for (const r of b) rows.push(JSON.parse(r.payload));
+    }
+    const held = rows.filter((e) => e.type === 'gateway.outbox_evicted');
+    expect(held).toHaveLength(1);
+    expect(held[0]?.data).toMatchObject({
+      reason: 'held',
+      count: o.heldDroppedTotal,
+      ranges: [],
+      lanes: { low: outcome.dropped.low, normal: outcome.dropped.normal },
+    });
+    expect(rows.filter((e) => e.type === 'gateway.disk_low')).toHaveLength(1);
+    await o.close();
+  }, 60_000);
 });
