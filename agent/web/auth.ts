@@ -15,11 +15,18 @@ export interface LockoutOptions {
   maxFailures: number;
   windowMs: number;
   lockMs: number;
+  /** Addresses remembered at most: failures from many addresses must not grow memory without bound. */
+  maxTracked?: number;
 }
 
 export class TokenAuth {
   private readonly hashes: Buffer[];
   private readonly failures = new Map<string, { count: number; first: number; lockedUntil: number }>();
+
+  /** Addresses with failures remembered (for tests and the page). */
+  get tracked(): number {
+    return this.failures.size;
+  }
 
   constructor(
     tokenHashes: string[],
@@ -44,6 +51,11 @@ export class TokenAuth {
     entry.count++;
     if (entry.count >= this.lockout.maxFailures) entry.lockedUntil = now + this.lockout.lockMs;
     this.failures.set(address, entry);
+    // Forget the address remembered longest (Map order is insertion order): O(1) per failure.
+    if (this.failures.size > (this.lockout.maxTracked ?? 4096)) {
+      const oldest = this.failures.keys().next().value;
+      if (oldest !== undefined) this.failures.delete(oldest);
+    }
     return 'denied';
   }
 }
