@@ -5,10 +5,11 @@
 //   each time firing the offline will.
 // - The first attempt after an established connection drops waits too (jittered), so a broker
 //   restart is not met by every gateway of the hospital in the same millisecond.
-// - A session taken over (MQTT 5 DISCONNECT 0x8E, or on 3.1.1 `takeoverDrops` connections in a
-//   row that die within `quickDropMs` of their CONNACK, which is all 3.1.1 shows of it) is its own
-//   state, reported with a hint, and retried at the longest delay only. An MQTT 5 broker must say
-//   0x8E, so there quick drops are only a flapping network, never guessed to be a takeover.
+// - A session taken over (MQTT 5 DISCONNECT 0x8E, or `takeoverDrops` connections in a row that
+//   die within `quickDropMs` of their CONNACK) is its own state, reported with a hint, and retried
+//   at the longest delay only. The guess is needed even on MQTT 5: Mosquitto 2.0.11 (Debian 12)
+//   closes the old connection without a DISCONNECT; it cannot be told from a network that drops
+//   every connection within seconds, and the hint says both.
 import { Backoff, type BackoffOptions } from './backoff.js';
 
 export interface ConnectPolicyOptions extends BackoffOptions {
@@ -22,7 +23,8 @@ export interface ConnectPolicyOptions extends BackoffOptions {
 
 export const TAKEOVER_HINT =
   'another box (or client) connects with the same client id: check that every gateway has its own gateway.id ' +
-  '(and mqtt.clientId); the broker keeps only one session per client id and drops the other';
+  '(and mqtt.clientId); the broker keeps one session per client id and drops the other. Without a second box, ' +
+  'something drops every connection within seconds of its start (broker limits, a proxy, the network)';
 
 export class ConnectPolicy {
   private readonly backoff: Backoff;
@@ -55,20 +57,24 @@ export class ConnectPolicy {
   }
 
   /**
-   * An established connection ended (`takeover`: the broker said 0x8E; `guess`: quick drops may
-   * mean a takeover, as on 3.1.1). Returns the delay before the next attempt; `takenOver` then
-   * tells whether this drop is (still) a session takeover.
+   * An established connection ended (`takeover`: the broker said 0x8E). Returns the delay before
+   * the next attempt; `takenOver` then tells whether this drop is (still) a session takeover.
    */
-  dropped(takeover: boolean, guess = true): number {
+  dropped(takeover: boolean): number {
     if (this.stableTimer) clearTimeout(this.stableTimer);
     this.stableTimer = undefined;
     const upMs = this.connectedAt === undefined ? 0 : Date.now() - this.connectedAt;
     this.connectedAt = undefined;
     if (upMs < (this.opts.quickDropMs ?? 5000)) this.quickDrops++;
     else this.quickDrops = 0;
-    if (takeover || (guess && this.quickDrops >= (this.opts.takeoverDrops ?? 3))) this.takenOver = true;
+    if (takeover || this.quickDrops >= (this.opts.takeoverDrops ?? 3)) this.takenOver = true;
     if (this.takenOver) this.backoff.saturate();
     return this.backoff.next();
+  }
+
+  /** Connections in a row that ended within quickDropMs of their CONNACK. */
+  get quickDropsInRow(): number {
+    return this.quickDrops;
   }
 
   /** An attempt failed before its CONNACK. */

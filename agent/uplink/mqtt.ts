@@ -140,27 +140,23 @@ export class Uplink extends EventEmitter<UplinkEvents> {
           this.retryTimer = setTimeout(() => this.attempt(), 0);
           return;
         }
-        this.onDown(client, url, e.connected, e.reason, e.takenOver, protocolVersion);
+        this.onDown(client, url, e.connected, e.reason, e.takenOver);
       },
     });
     this.client = client;
   }
 
-  private onDown(
-    client: MqttClient,
-    url: string,
-    wasConnected: boolean,
-    reason: string,
-    takenOver: boolean,
-    version: 4 | 5,
-  ): void {
+  private onDown(client: MqttClient, url: string, wasConnected: boolean, reason: string, takenOver: boolean): void {
     this.teardown(client);
     let delay: number;
     if (wasConnected) {
       this.stats.disconnects++;
       this.stats.lastDisconnectedAt = Date.now();
       this.url = undefined;
-      delay = this.policy.dropped(takenOver, version === 4);
+      delay = this.policy.dropped(takenOver);
+      const quick = this.policy.quickDropsInRow;
+      if (!takenOver && this.policy.takenOver && quick >= 2)
+        reason += `; ${quick} connections in a row ended within seconds`;
       this.report.setError(reason);
       const obj = { url: redactUrl(url), reason, code: this.stats.lastErrorCode, retryInMs: delay };
       if (this.policy.takenOver)
