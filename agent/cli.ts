@@ -10,7 +10,8 @@ const USAGE = `usage:
   wardgate run [--config FILE]        run the agent (default /etc/wardgate/config.yaml)
   wardgate demo [--port N] [--mqtt-port N] [--data-dir DIR]
                                       everything simulated + embedded broker + web page
-  wardgate check-config FILE          validate, print every error, exit 78 if invalid
+  wardgate check-config FILE          validate, check secrets can be read (never printed), print every
+                                      error, exit 78 if invalid
   wardgate token                      make a web API token and the sha256 line for the config
   wardgate passwd                     hash a technician password (read from stdin) with scrypt`;
 
