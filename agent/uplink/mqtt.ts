@@ -259,7 +259,10 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     this.stats.published++;
     this.unacked++;
     return new Promise<void>((resolve, reject) => {
-      client.publish(topic, payload, pubOpts, (err) => {
+      let settled = false;
+      const done = (err?: Error) => {
+        if (settled) return;
+        settled = true;
         this.unacked--;
         if (this.unacked === 0) this.onSettled?.();
         if (err) reject(new WardgateError('WG_ERR_UPLINK_PUBLISH', errorMessage(err), { cause: err }));
@@ -267,7 +270,12 @@ export class Uplink extends EventEmitter<UplinkEvents> {
           this.stats.acked++;
           resolve();
         }
-      });
+      };
+      try {
+        client.publish(topic, payload, pubOpts, (err) => done(err));
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err))); // mqtt.js validates synchronously
+      }
     });
   }
 

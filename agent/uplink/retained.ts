@@ -18,8 +18,16 @@ export class RetainedPublisher {
 
   private send(topic: string, payload: unknown): void {
     if (!this.uplink.connected) return;
+    let json: string;
+    try {
+      json = JSON.stringify(payload);
+    } catch (err) {
+      // A snapshot that cannot be serialised is a bug; it must not stop the next topic's publish.
+      this.log.error({ err, topic, code: 'WG_ERR_UPLINK_PUBLISH' }, 'retained payload not serialisable');
+      return;
+    }
     this.uplink
-      .publish(topic, JSON.stringify(payload), { retain: true })
+      .publish(topic, json, { retain: true })
       .catch((err) => this.log.debug({ err, topic }, 'retained publish not acknowledged; sent again on reconnect'));
   }
 
