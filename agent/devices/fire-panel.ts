@@ -73,6 +73,11 @@ export class FirePanel implements DeviceModel {
     this.ctx.stateChanged();
   }
 
+  flooding(input: string): void {
+    this.contacts.get(input as Contact)?.discardPending();
+    this.ctx.stateChanged();
+  }
+
   input(input: string, active: boolean, at: EdgeTime): void {
     this.contacts.get(input as Contact)?.feed(active, at);
     this.ctx.stateChanged();

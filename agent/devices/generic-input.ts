@@ -48,6 +48,11 @@ export class GenericInput implements DeviceModel {
     this.ctx.stateChanged();
   }
 
+  flooding(_input: string): void {
+    this.contact.discardPending();
+    this.ctx.stateChanged();
+  }
+
   input(_input: string, active: boolean, at: EdgeTime): void {
     this.contact.feed(active, at);
     this.ctx.stateChanged();

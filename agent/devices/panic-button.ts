@@ -77,6 +77,12 @@ export class PanicButton implements DeviceModel {
     this.ctx.stateChanged();
   }
 
+  flooding(input: string): void {
+    if (input === 'tamper') this.tamper?.discardPending();
+    else this.button.discardPending();
+    this.ctx.stateChanged();
+  }
+
   input(_input: string, active: boolean, at: EdgeTime): void {
     if (_input === 'tamper') {
       this.tamper?.feed(active, at);

@@ -71,7 +71,7 @@ export class DeviceRegistry {
       if (value.kind === 'edge') model.input(hit.wiring.name, active, at);
       else if (value.kind === 'initial') model.initial(hit.wiring.name, active, at);
       else model.resync(hit.wiring.name, active, at);
-    }
+    } else if (value.kind === 'flood') hit.entry.model.flooding(hit.wiring.name);
     return { entry: hit.entry, value };
   }
 

@@ -138,6 +138,18 @@ export class StableInput {
       this.deadline.set(this.rawAt.uptimeMs + this.waitFor(this.raw as boolean) + this.lag);
   }
 
+  /**
+   * The edges since the confirmed level were noise (the driver declared the line flooding and drops
+   * its edges): forget the pending change, or its silence would look like a level that held. The
+   * driver's resync after the flood says what the line really shows.
+   */
+  discardPending(): void {
+    if (!this.pending) return;
+    this.raw = this.confirmed;
+    this.rawGap = false;
+    this.deadline.clear();
+  }
+
   /** Commit the pending level if it has held until monotonic `until`. */
   settle(until: number): void {
     if (!this.pending || !this.rawAt) return;

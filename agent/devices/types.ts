@@ -49,6 +49,8 @@ export interface DeviceModel {
    */
   resync(input: string, active: boolean, at: EdgeTime): void;
   input(input: string, active: boolean, at: EdgeTime): void;
+  /** The driver declared the input's line flooding and drops its edges until a resync. */
+  flooding(input: string): void;
   state(): Record<string, unknown>;
   /** Longest time an input change may wait in debounce/hold before it becomes an event. */
   settleMs?(): number;

@@ -134,6 +134,12 @@ export class WatchedInput {
     this.stable.resync(active, at);
   }
 
+  /** The line is flooding: its edges are being dropped, so a change waiting in debounce is noise. */
+  discardPending(): void {
+    this.stable.discardPending();
+    this.raw = this.stable.active;
+  }
+
   feed(active: boolean, at: EdgeTime): void {
     if (active !== this.raw) this.edges++;
     this.raw = active;

@@ -117,4 +117,25 @@ describe('DeviceRegistry routes GPIO readings', () => {
     expect(read(99, { kind: 'edge', level: 1 })).toBeUndefined();
     registry.stop();
   });
+
+  it('a flooding line: the change waiting in debounce is noise, not a level that held', async () => {
+    const events: ModelEvent[] = [];
+    const config = { gpio: { chip: 'gpiochip0' }, devices: [leak] } as unknown as Config;
+    const registry = new DeviceRegistry(config, pino({ level: 'silent' }), {
+      emit: (_entry, ev) => events.push(ev),
+      stateChanged: () => undefined,
+      setOutput: () => undefined,
+    });
+    const read = (value: GpioReadingValue) => registry.onGpioReading({ point: 'gpiochip0:25', value, ...loop.at() });
+    read({ kind: 'initial', level: 1 });
+    for (let i = 0; i <= 200; i++) read({ kind: 'edge', level: (i % 2) as 0 | 1 }); // ends at 0: active
+    read({ kind: 'flood', edgesPerSec: 400 }); // the driver now drops this line's edges
+    await loop.run(60_000);
+    expect(events).toEqual([]);
+    read({ kind: 'flood_cleared' });
+    read({ kind: 'resync', level: 0, cause: 'recovered' }); // quiet again, and really wet
+    await loop.run(5000);
+    expect(events.map((e) => [e.type, e.data?.observedAfterGap])).toEqual([['input.active', true]]);
+    registry.stop();
+  });
 });
