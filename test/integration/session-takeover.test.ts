@@ -1,8 +1,9 @@
 // Two boxes configured with one gateway.id (a common installer mistake) on one real Mosquitto
 // (issue 7, item 2): each connection takes the other's session over. Before, that was thousands
 // of connections in 10 s, each firing the offline will. Now the backoff never resets on such short
-// connections, a takeover is retried at the longest delay, and both boxes say why.
-
+// connections, a takeover is retried at the longest delay, and both boxes say why: /api/status,
+// health, the log (once) and the technician's page in a real browser.
+import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { maxAttemptsWithin } from '../../agent/uplink/backoff.js';
@@ -87,6 +88,19 @@ describe('two boxes with one gateway.id', () => {
       20_000,
       'health says so too',
     );
+    // The technician's page (a real browser) says it in its header and under Uplink.
+    const browser = await chromium.launch({
+      executablePath: process.env.WARDGATE_CHROMIUM ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
+    cleanup(() => browser.close());
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${boxes[0]?.webPort}/#token=${TEST_TOKEN}`);
+    await expect.poll(() => page.locator('#link').textContent(), { timeout: 10_000 }).toContain('session taken over');
+    const uplinkText = await page.locator('#uplink').textContent();
+    expect(uplinkText).toContain('WG_ERR_UPLINK_SESSION_TAKEN_OVER');
+    expect(uplinkText).toContain('gateway.id');
+
     // Logged once per state change, not once per takeover.
     for (const { agent } of boxes) {
       const lines = agent.out.split('\n').filter((l) => l.includes('"msg":"session taken over"'));
