@@ -7,8 +7,12 @@
 // as a `device/gpiochipX` subdirectory (the gpio_device under the parent), so a chip is found by
 // (1) that character-device name, else (2) its `label` (e.g. "pinctrl-bcm2711"), else (3) on
 // kernels where no chip shows a character-device name at all (< 4.8), the sysfs directory name.
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// Where the kernel parents the sysfs chip on the gpio_device itself, `device` IS gpiochipX. One
+// parent device may own several banks (several gpiochipX under it, one sysfs chip each): the
+// banks are then paired in order — sysfs chips by base, character devices by number — as both are
+// allocated in registration order; if the counts differ, no name is guessed (label matching only).
+import { readdir, readFile, realpath } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { errorMessage, WardgateError } from '../../agent/errors.js';
 
 export const DEFAULT_SYSFS_ROOT = '/sys/class/gpio';
@@ -29,16 +33,40 @@ async function readTrimmed(path: string): Promise<string> {
   return (await readFile(path, 'utf8')).trim();
 }
 
-async function cdevName(chipDir: string): Promise<string | undefined> {
-  let entries: string[];
+/** The parent device's real path and the character-device names it shows (one per bank). */
+async function cdevCandidates(chipDir: string): Promise<{ parent: string; names: string[] } | undefined> {
+  let parent: string;
   try {
-    entries = await readdir(join(chipDir, 'device'));
+    parent = await realpath(join(chipDir, 'device'));
   } catch (err) {
     // No `device` link: a pre-character-device kernel, where matching falls back to the label.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  return entries.find((e) => /^gpiochip\d+$/.test(e));
+  if (/^gpiochip\d+$/.test(basename(parent))) return { parent, names: [basename(parent)] };
+  const names = (await readdir(parent)).filter((e) => /^gpiochip\d+$/.test(e));
+  names.sort((x, y) => Number(x.slice(8)) - Number(y.slice(8)));
+  return { parent, names };
+}
+
+/** Gives each sysfs chip its character-device name, pairing the banks of a shared parent in order. */
+function assignCdevs(found: Array<{ chip: SysfsChip; cdevs?: { parent: string; names: string[] } }>): void {
+  const byParent = new Map<string, typeof found>();
+  for (const f of found) {
+    if (!f.cdevs || f.cdevs.names.length === 0) continue;
+    const group = byParent.get(f.cdevs.parent) ?? [];
+    group.push(f);
+    byParent.set(f.cdevs.parent, group);
+  }
+  for (const group of byParent.values()) {
+    const names = group[0]?.cdevs?.names ?? [];
+    if (names.length !== group.length) continue;
+    group.sort((x, y) => x.chip.base - y.chip.base);
+    group.forEach((f, i) => {
+      const name = names[i];
+      if (name) f.chip.cdev = name;
+    });
+  }
 }
 
 /** Reads every chip under the sysfs root. */
@@ -49,22 +77,23 @@ export async function listSysfsChips(root = DEFAULT_SYSFS_ROOT): Promise<SysfsCh
   } catch (err) {
     throw gpioError(`cannot read the sysfs GPIO directory ${root}: ${errorMessage(err)}`, err);
   }
-  const chips: SysfsChip[] = [];
+  const found: Array<{ chip: SysfsChip; cdevs?: { parent: string; names: string[] } }> = [];
   for (const dir of entries.filter((e) => /^gpiochip\d+$/.test(e))) {
     const path = join(root, dir);
     try {
-      const [base, ngpio, label, cdev] = await Promise.all([
+      const [base, ngpio, label, cdevs] = await Promise.all([
         readTrimmed(join(path, 'base')),
         readTrimmed(join(path, 'ngpio')),
         readTrimmed(join(path, 'label')),
-        cdevName(path),
+        cdevCandidates(path),
       ]);
-      chips.push({ dir, base: Number(base), ngpio: Number(ngpio), label, ...(cdev ? { cdev } : {}) });
+      found.push({ chip: { dir, base: Number(base), ngpio: Number(ngpio), label }, ...(cdevs ? { cdevs } : {}) });
     } catch (err) {
       throw gpioError(`cannot read sysfs chip ${path}: ${errorMessage(err)}`, err);
     }
   }
-  return chips.sort((x, y) => x.base - y.base);
+  assignCdevs(found);
+  return found.map((f) => f.chip).sort((x, y) => x.base - y.base);
 }
 
 function describe(c: SysfsChip): string {
