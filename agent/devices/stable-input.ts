@@ -121,10 +121,9 @@ export class StableInput {
     this.raw = active;
     this.rawAt = at;
     this.rawGap = gap;
-    if (active === this.confirmed) {
-      this.deadline.clear();
-      return;
-    }
+    // Back to the confirmed level: nothing pending. The deadline stays armed (a bounce would
+    // otherwise cost a clearTimeout and a setTimeout per edge); when it fires it finds nothing.
+    if (active === this.confirmed) return;
     const wait = this.waitFor(active);
     if (wait <= 0 && this.lag === 0) this.commit();
     else this.deadline.set(at.uptimeMs + wait + this.lag);
