@@ -5,19 +5,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# command -> Debian package that provides it
+# command (or header) -> Debian package that provides it. The GPIO contract tests run the real
+# libgpiod 1.6 tools over fake hardware: an LD_PRELOAD shim compiled at test time (gcc, libc and
+# libgpiod headers; test/fixtures/gpio/shim/).
 declare -A PEERS=(
   [/usr/sbin/mosquitto]=mosquitto
   [/usr/bin/mosquitto_sub]=mosquitto-clients
   [/usr/bin/gpiomon]=gpiod
+  [/usr/bin/gcc]=gcc
+  [/usr/include/stdio.h]=libc6-dev
+  [/usr/include/gpiod.h]=libgpiod-dev
   [/usr/bin/promtool]=prometheus
   [/usr/bin/systemd-analyze]=systemd
   [/usr/bin/openssl]=openssl
   [/usr/bin/chromium]=chromium
 )
+# A header is present when it exists; a command when it can be run.
+present() { case $1 in *.h) [ -f "$1" ] ;; *) [ -x "$1" ] ;; esac; }
 missing=()
 for cmd in "${!PEERS[@]}"; do
-  [ -x "$cmd" ] || missing+=("${PEERS[$cmd]}")
+  present "$cmd" || missing+=("${PEERS[$cmd]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -34,7 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 for cmd in "${!PEERS[@]}"; do
-  [ -x "$cmd" ] || { echo "test.sh: $cmd still missing after install" >&2; exit 1; }
+  present "$cmd" || { echo "test.sh: $cmd still missing after install" >&2; exit 1; }
 done
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
