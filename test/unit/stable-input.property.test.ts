@@ -1,4 +1,5 @@
-// Issue 14, must show: over random edge streams with random delivery delays — edges batched into one
+// Issue 14, must show: over random edge streams (with resync reads after unseen changes) and random
+// delivery delays — edges batched into one
 // late read, event-loop stalls during which timers fall due — every device model makes exactly
 // the events (types, stamps, data) it makes when each edge is read the moment it happens.
 // A stall is modelled as Node's loop waking up: due timers, then the pipe, then the check phase.
@@ -14,6 +15,8 @@ import { fakeContext, useLoopClock } from '../helpers/model-context.js';
 interface Edge {
   t: number;
   active: boolean;
+  /** A level read after a gap in watching (the driver's resync), not an edge. */
+  resync?: boolean;
 }
 interface Busy {
   start: number;
@@ -71,7 +74,7 @@ const models: Record<string, { input: string; make: (ctx: ReturnType<typeof fake
 /**
  * Edges: mostly gaps up to 3 × the longest debounce/hold, some near the fire panel's chatter hold
  * (1 s) and quiet period (2 s) where the decision flips; now and then the same level twice (a
- * bounce the kernel saw and we were not shown).
+ * bounce the kernel saw and we were not shown), or a change nobody saw, found by a resync read.
  */
 const gapArb = fc.oneof(
   { arbitrary: fc.integer({ min: 0, max: 150 }), weight: 8 },
@@ -86,10 +89,10 @@ const edgesArb = fc
   .map((steps) => {
     let t = 5;
     let active = false;
-    return steps.map(({ gap, repeat }) => {
+    return steps.map(({ gap, repeat }): Edge => {
       t += gap;
       if (repeat !== 0) active = !active;
-      return { t, active };
+      return repeat === 1 ? { t, active, resync: true } : { t, active };
     });
   });
 
@@ -117,7 +120,10 @@ describe('device models: events do not depend on when edges are read', () => {
     const base = loop.now();
     const model = spec.make(f.ctx);
     model.initial(spec.input, false, loop.rel(base));
-    const deliver = (e: Edge) => model.input(spec.input, e.active, loop.rel(base + e.t));
+    const deliver = (e: Edge) =>
+      e.resync
+        ? model.resync(spec.input, e.active, loop.rel(base + e.t))
+        : model.input(spec.input, e.active, loop.rel(base + e.t));
     let i = 0;
     const freeUntil = async (t: number) => {
       // Free loop: every edge is read at its own time.
