@@ -1,7 +1,7 @@
 // Issue 14, must show: over random edge streams (with resync reads after unseen changes) and random
-// delivery delays — edges batched into one
-// late read, event-loop stalls during which timers fall due — every device model makes exactly
-// the events (types, stamps, data) it makes when each edge is read the moment it happens.
+// delivery delays — edges batched into one late read, event-loop stalls during which timers fall
+// due — every device model makes exactly the events (types, stamps, data) it makes when each edge
+// is read the moment it happens.
 // A stall is modelled as Node's loop waking up: due timers, then the pipe, then the check phase.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
