@@ -122,7 +122,8 @@ export class Uplink extends EventEmitter<UplinkEvents> {
         this.policy.connected();
         if (!this.policy.takenOver) this.report.setError(null);
         const obj = { url: redactUrl(url), protocolVersion };
-        this.report.log1(`up:${url}:${protocolVersion}`, 'info', obj, 'broker connected');
+        this.report.log1(url, 'up', 'info', obj, 'broker connected');
+        if (protocolVersion === 5) this.report.forget(`v5:${url}`);
         this.notify('connect', { url, protocolVersion });
         if (this.brokerIndex > 0) this.watchPrimary(gen);
       },
@@ -130,7 +131,8 @@ export class Uplink extends EventEmitter<UplinkEvents> {
         if (e.refusedV5 && this.opts.protocol === 'auto') {
           const obj = { url: redactUrl(url), reason: e.reason };
           this.report.log1(
-            `fallback:${url}`,
+            `v5:${url}`,
+            'refused',
             'warn',
             obj,
             'broker did not accept MQTT 5; trying 3.1.1 for this connection',
@@ -160,15 +162,16 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       this.report.setError(reason);
       const obj = { url: redactUrl(url), reason, code: this.stats.lastErrorCode, retryInMs: delay };
       if (this.policy.takenOver)
-        this.report.log1('takeover', 'error', { ...obj, hint: TAKEOVER_HINT }, 'session taken over');
-      else this.report.log1(`lost:${reason}`, 'warn', obj, 'broker connection lost');
+        this.report.log1(url, 'takeover', 'error', { ...obj, hint: TAKEOVER_HINT }, 'session taken over');
+      else this.report.log1(url, `lost:${reason}`, 'warn', obj, 'broker connection lost');
       this.notify('disconnect', new WardgateError(this.stats.lastErrorCode ?? 'WG_ERR_UPLINK_CONNECT', reason));
     } else {
       this.stats.connectFailures++;
       delay = this.policy.failed();
       this.report.setError(reason);
       this.report.log1(
-        `fail:${url}:${reason}`,
+        url,
+        `fail:${reason}`,
         'warn',
         { url: redactUrl(url), reason, code: this.stats.lastErrorCode, hint: this.stats.hint, retryInMs: delay },
         'broker connection failed',

@@ -57,5 +57,8 @@ export async function endGracefully(client: MqttClient, ms: number): Promise<voi
   client.on('error', () => {}); // a late socket error on a discarded client must not crash the agent
   for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
   const ended = new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
-  if (!(await within(ended, ms))) client.stream?.destroy();
+  await within(ended, ms);
+  // Connected, end() calls back once the socket closed; otherwise (still connecting, already
+  // disconnecting) at once, with the socket maybe still open: no socket may outlive this.
+  client.stream?.destroy();
 }

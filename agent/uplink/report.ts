@@ -24,7 +24,8 @@ export interface UplinkStats {
 }
 
 export class UplinkReport {
-  private lastKey: string | undefined;
+  /** Per broker URL, the state last logged (failing over between two dead brokers is one state each). */
+  private readonly lastKey = new Map<string, string>();
   readonly stats: UplinkStats = {
     connects: 0,
     connectFailures: 0,
@@ -45,13 +46,21 @@ export class UplinkReport {
     private readonly log: Logger,
   ) {}
 
-  /** Log at `level` when `key` differs from the last one reported, at debug when it repeats. */
-  log1(key: string, level: 'info' | 'warn' | 'error', obj: object, msg: string): void {
+  /** Log at `level` when `key` differs from the last one reported for `url`, at debug when it repeats. */
+  log1(url: string, key: string, level: 'info' | 'warn' | 'error', obj: object, msg: string): void {
     // While the session is being fought over, every connect and drop is one state.
     const k = this.policy.takenOver ? 'takeover' : key;
-    const lvl = k === this.lastKey ? 'debug' : level;
-    this.lastKey = k;
+    const lvl = this.lastKey.get(url) === k ? 'debug' : level;
+    // Connected: any later failure is news again (but a broker that refuses MQTT 5 is said once,
+    // until it accepts 5: its scope is `v5:{url}`).
+    if (k === 'up') for (const scope of this.lastKey.keys()) if (!scope.startsWith('v5:')) this.lastKey.delete(scope);
+    this.lastKey.set(url, k);
     this.log[lvl](obj, msg);
+  }
+
+  /** Forget what was logged for `scope`: the next message there is news. */
+  forget(scope: string): void {
+    this.lastKey.delete(scope);
   }
 
   /** `reason` null: no error (connected); a taken-over session stays reported until stable. */
@@ -73,7 +82,7 @@ export class UplinkReport {
     this.stats.lastError = null;
     this.stats.lastErrorCode = null;
     this.stats.hint = null;
-    this.lastKey = 'stable';
+    this.lastKey.clear();
     this.log.info({ url }, 'broker connection stable again: session no longer taken over');
   }
 }
