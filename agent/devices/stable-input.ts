@@ -131,10 +131,14 @@ export class StableInput {
 
   private due(): void {
     this.opts.upstream?.flush();
-    this.settle(uptimeMs() - this.lag);
-    // Still pending: stamped ahead of our clock (see MAX_AHEAD_MS); look again later.
-    if (this.pending && this.rawAt && !this.deadline.armed)
-      this.deadline.set(this.rawAt.uptimeMs + this.waitFor(this.raw as boolean) + this.lag);
+    const now = uptimeMs();
+    this.settle(now - this.lag);
+    if (!this.pending || !this.rawAt || this.deadline.armed) return;
+    // Still pending after the deadline: the stamp is ahead of our clock. Slightly (rounding): look
+    // again. Far (a backend on another clock): the level has held for the hold and MAX_AHEAD_MS
+    // since it was read, which is all we can know — an alarm is never held back for ever.
+    if (this.rawAt.uptimeMs - now > MAX_AHEAD_MS) this.commit();
+    else this.deadline.set(this.rawAt.uptimeMs + this.waitFor(this.raw as boolean) + this.lag);
   }
 
   /**

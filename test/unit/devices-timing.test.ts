@@ -80,6 +80,16 @@ describe('PanicButton timing (edge timestamps, not arrival)', () => {
     ]);
   });
 
+  it('an edge stamped on another clock (an hour ahead) is not held back for ever', async () => {
+    const { model, events } = started();
+    const ahead = { ts: Date.now(), uptimeMs: at().uptimeMs + 3_600_000 };
+    model.input('button', true, ahead);
+    await loop.run(2000); // the hold, plus the 1 s a stamp may be ahead of our clock
+    expect(events).toEqual([
+      { type: 'panic.pressed', severity: 'critical', at: ahead, data: { ...where, input: 'button' } },
+    ]);
+  });
+
   describe('after a driver restart (initial, then resync readings)', () => {
     it('a button still held is not pressed again; its release is reported once', async () => {
       const { model, events } = started();
