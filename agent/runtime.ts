@@ -1,8 +1,8 @@
 // The agent: wires config, outbox, uplink, drivers, device models and the web page together, and
 // owns the order of start and stop. Every event goes model → outbox (durable) → drain → broker.
 import type { Logger } from 'pino';
-import type { GpioBackend } from '../drivers/gpio/backend.js';
-import { GpioDriver, type GpioReadingValue } from '../drivers/gpio/driver.js';
+import { type GpioBackend, lineKey } from '../drivers/gpio/backend.js';
+import { GpioDriver, type GpioReadingValue, type OutputSpec } from '../drivers/gpio/driver.js';
 import { type GpioBackendKind, loadGpioBackendFactory } from '../drivers/gpio/index.js';
 import type { Reading } from '../drivers/types.js';
 import { ActionEngine } from './actions/engine.js';
@@ -13,7 +13,7 @@ import { resolveSecret } from './config/secrets.js';
 import type { Config } from './config/types.js';
 import { type DeviceEntry, DeviceRegistry } from './devices/registry.js';
 import type { ModelEvent } from './devices/types.js';
-import { errorMessage, WardgateError } from './errors.js';
+import { errorCode, errorMessage, WardgateError } from './errors.js';
 import { type MakeEventInput, makeEvent, type NewEvent, type WgEvent } from './event.js';
 import { Metrics } from './metrics.js';
 import { Drain } from './outbox/drain.js';
@@ -52,6 +52,8 @@ export class Agent {
   readonly topicCtx: TopicContext;
   readonly startedAt = Date.now();
   private gpio: GpioDriver | undefined;
+  /** Per device: its GPIO lines that are faulted or flooding, with the reason shown. */
+  private readonly lineProblems = new Map<string, Map<string, string>>();
   private readonly clockCfg: ClockConfig;
   private clockSynced: boolean;
   private readonly sim: SimInjector;
@@ -77,9 +79,13 @@ export class Agent {
         ...(config.outbox?.maxAgeHours?.low ? { low: config.outbox.maxAgeHours.low * HOUR } : {}),
       },
       checkpointIntervalMs: config.outbox?.checkpointIntervalMs ?? 1000,
+      maxHeldEvents: config.outbox?.maxHeldEvents ?? 10_000,
       log: log.child({ unit: 'outbox' }),
       gatewayEvent: (input) => this.gatewayEvent(input),
       topicOf: (ev) => topics.eventSuffix(ev.deviceType, ev.device),
+      fullTopic: (suffix) => topics.full(this.topicCtx, suffix),
+      // The outbox's own events (publish rejected, disk low, evicted) can drive local actions too.
+      onOwnEvent: (ev) => this.actions.onEvent(ev),
     });
 
     this.uplink = new Uplink({
@@ -112,6 +118,7 @@ export class Agent {
       fullTopic: (suffix) => topics.full(this.topicCtx, suffix),
       clockSynced: () => this.clockSynced,
       telemetryExpirySec: config.mqtt.telemetryExpirySec,
+      refusedRetryMs: (config.outbox?.refusedRetrySec ?? 60) * 1000,
       log: log.child({ unit: 'drain' }),
     });
 
@@ -195,7 +202,7 @@ export class Agent {
     if (config.devices.length > 0 || (config.outputs?.length ?? 0) > 0) {
       const kind = (config.gpio?.backend ?? 'gpiod') as GpioBackendKind;
       const factory = opts.gpioBackend ?? (await loadGpioBackendFactory(kind));
-      this.gpio = new GpioDriver(factory, this.devices.gpioInputRefs(), this.outputBank.driverOutputs());
+      this.gpio = new GpioDriver(factory, this.devices.gpioInputRefs(), this.gpioOutputs());
       this.supervisor.add(this.gpio);
     }
     await this.supervisor.startAll();
@@ -244,8 +251,22 @@ export class Agent {
   private onModelEvent(entry: DeviceEntry, ev: ModelEvent): void {
     const event = makeEvent(this.eventSource(), { ...ev, device: entry.cfg.id, deviceType: entry.cfg.type });
     const p = this.accept(event);
-    p.catch((err) => this.log.error({ err, device: entry.cfg.id, type: ev.type }, 'event not accepted'));
+    p.catch((err) => {
+      // Held telemetry dropped on a full disk is counted and announced once, not logged per event.
+      if (errorCode(err) === 'WG_ERR_OUTBOX_HELD_DROPPED') return;
+      this.log.error({ err, device: entry.cfg.id, type: ev.type }, 'event not accepted');
+    });
     this.sim.observe(entry.cfg.id, p);
+  }
+
+  /** Each output's line with its physical initial and safe (stop) levels; safeState defaults to off. */
+  private gpioOutputs(): OutputSpec[] {
+    const safe = new Map<string, 0 | 1>();
+    for (const o of this.config.outputs ?? []) {
+      const key = lineKey({ chip: o.chip ?? this.config.gpio?.chip ?? 'gpiochip0', line: o.line });
+      safe.set(key, (o.safeState === 'on') !== o.activeLow ? 1 : 0);
+    }
+    return this.outputBank.driverOutputs().map((o) => ({ ...o, safe: safe.get(lineKey(o.ref)) ?? 0 }));
   }
 
   private onReading(driver: string, reading: Reading): void {
@@ -258,9 +279,22 @@ export class Agent {
       else if (v.kind === 'recovered') this.outputBank.resync();
       return;
     }
+    // Availability per line: a device is online while none of its lines is faulted or flooding.
     const { entry, value } = routed;
-    if (value.kind === 'fault') this.setAvailability(entry, false, `GPIO line ${reading.point}: ${value.error}`);
-    else if (value.kind === 'recovered' || value.kind === 'initial') this.setAvailability(entry, true);
+    const lines = this.lineProblems.get(entry.cfg.id) ?? new Map<string, string>();
+    this.lineProblems.set(entry.cfg.id, lines);
+    if (value.kind === 'fault') lines.set(reading.point, `GPIO line ${reading.point}: ${value.error}`);
+    else if (value.kind === 'flood') {
+      lines.set(
+        reading.point,
+        `GPIO line ${reading.point} is chattering (${value.edgesPerSec} edges/s): its edges are ignored until it is quiet`,
+      );
+    } else if (value.kind === 'recovered' || value.kind === 'initial' || value.kind === 'flood_cleared') {
+      lines.delete(reading.point);
+    } else return;
+    const problem = [...lines.values()][0];
+    if (problem === undefined) this.setAvailability(entry, true);
+    else this.setAvailability(entry, false, problem);
   }
 
   private setAvailability(entry: DeviceEntry, online: boolean, reason?: string): void {
@@ -279,6 +313,7 @@ export class Agent {
 
   private onDriverDown(driver: string, err: Error): void {
     if (driver !== 'gpio') return;
+    this.lineProblems.clear(); // each line reports again as the driver reopens it
     this.outputBank.fault(undefined, `driver ${driver}: ${errorMessage(err)}`);
     for (const entry of this.devices.devices.values())
       this.setAvailability(entry, false, `driver ${driver}: ${errorMessage(err)}`);

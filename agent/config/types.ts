@@ -73,6 +73,8 @@ export interface OutputConfig {
   line: number | string;
   activeLow: boolean;
   initial: boolean;
+  /** Logical state written before the line is released (stop, GPIO driver restart); default off. */
+  safeState?: 'off' | 'on';
 }
 
 interface ActionRuleBase {
@@ -106,7 +108,15 @@ export interface Config {
     failbackSec: number;
     tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean; servername?: string };
   };
-  outbox?: { maxBytes?: number; maxAgeHours?: { normal?: number; low?: number }; checkpointIntervalMs?: number };
+  outbox?: {
+    maxBytes?: number;
+    maxAgeHours?: { normal?: number; low?: number };
+    checkpointIntervalMs?: number;
+    /** Events held in memory while the disk refuses writes; past it low, then normal ones are dropped. */
+    maxHeldEvents?: number;
+    /** How often rows the broker refused are offered again while connected (and at every reconnect). */
+    refusedRetrySec?: number;
+  };
   web?: { host?: string; port?: number; tokens?: string[] };
   log?: { level?: string };
   gpio?: { backend?: 'sim' | 'gpiod' | 'onoff'; chip?: string };
