@@ -1,6 +1,6 @@
 // The mqtt.js options of one connection attempt: our loop reconnects (reconnectPeriod 0), the
 // will marks the gateway offline, and what the broker may send is bounded (inbound-guard.ts).
-import type { IClientOptions } from 'mqtt';
+import type { IClientOptions, IClientPublishOptions } from 'mqtt';
 import {
   BoundedIncomingStore,
   type InboundStats,
@@ -49,4 +49,23 @@ export function clientOptions(
     ...(s.password !== undefined ? { password: s.password } : {}),
     ...(s.tls ?? {}),
   };
+}
+
+export interface PublishOptions {
+  retain?: boolean;
+  /** MQTT 5 only: message expiry and user properties (severity, type). */
+  expirySec?: number;
+  userProperties?: Record<string, string>;
+}
+
+/** QoS 1 always; the MQTT 5 properties only where MQTT 5 is spoken. */
+export function publishOptions(protocolVersion: 4 | 5, opts: PublishOptions): IClientPublishOptions {
+  const pubOpts: IClientPublishOptions = { qos: 1, retain: opts.retain ?? false };
+  if (protocolVersion === 5 && (opts.expirySec || opts.userProperties)) {
+    pubOpts.properties = {
+      ...(opts.expirySec ? { messageExpiryInterval: opts.expirySec } : {}),
+      ...(opts.userProperties ? { userProperties: opts.userProperties } : {}),
+    };
+  }
+  return pubOpts;
 }

@@ -5,15 +5,16 @@
 // When to retry and what to call a failure: connect-policy.ts; what the broker may send: inbound-guard.ts.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import type { IClientPublishOptions, MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { errorMessage, WardgateError } from '../errors.js';
-import type { ConnectionSettings } from './client-options.js';
+import { type ConnectionSettings, type PublishOptions, publishOptions } from './client-options.js';
 import { ConnectPolicy, TAKEOVER_HINT } from './connect-policy.js';
 import { openConnection } from './connection.js';
 import { endGracefully, probeTcp, redactUrl, within } from './net.js';
 import { UplinkReport, type UplinkStats } from './report.js';
 
+export type { PublishOptions } from './client-options.js';
 export { redactUrl } from './net.js';
 export type { UplinkStats } from './report.js';
 
@@ -29,13 +30,6 @@ export interface UplinkOptions extends ConnectionSettings {
   /** Topics the agent subscribed to; a publish on any other is refused (none today). */
   accepts?: (topic: string) => boolean;
   log: Logger;
-}
-
-export interface PublishOptions {
-  retain?: boolean;
-  /** MQTT 5 only: message expiry and user properties (severity, type). */
-  expirySec?: number;
-  userProperties?: Record<string, string>;
 }
 
 interface UplinkEvents {
@@ -130,13 +124,7 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       end: (e) => {
         if (e.refusedV5 && this.opts.protocol === 'auto') {
           const obj = { url: redactUrl(url), reason: e.reason };
-          this.report.log1(
-            `v5:${url}`,
-            'refused',
-            'warn',
-            obj,
-            'broker did not accept MQTT 5; trying 3.1.1 for this connection',
-          );
+          this.report.log1(`v5:${url}`, 'refused', 'warn', obj, 'broker refused MQTT 5: trying 3.1.1 this time');
           this.fallbackNext = true;
           this.teardown(client);
           this.retryTimer = setTimeout(() => this.attempt(), 0);
@@ -194,7 +182,10 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       void probeTcp(primary, 2000).then((up) =>
         this.guard('failback probe', () => {
           if (gen !== this.generation || this.stopped) return;
-          if (up) void this.failback(gen);
+          if (up)
+            this.failback(gen).catch((err) =>
+              this.opts.log.error({ err, code: 'WG_ERR_UPLINK_HANDLER', handler: 'failback' }, 'fail-back failed'),
+            );
           else this.failbackTimer = setTimeout(tick, every);
         }),
       );
@@ -252,13 +243,7 @@ export class Uplink extends EventEmitter<UplinkEvents> {
   publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {
     const client = this.client;
     if (!client || !this.connected) return Promise.reject(new WardgateError('WG_ERR_UPLINK_PUBLISH', 'not connected'));
-    const pubOpts: IClientPublishOptions = { qos: 1, retain: opts.retain ?? false };
-    if (this.protocolVersion === 5 && (opts.expirySec || opts.userProperties)) {
-      pubOpts.properties = {
-        ...(opts.expirySec ? { messageExpiryInterval: opts.expirySec } : {}),
-        ...(opts.userProperties ? { userProperties: opts.userProperties } : {}),
-      };
-    }
+    const pubOpts = publishOptions(this.protocolVersion ?? 4, opts);
     this.stats.published++;
     this.unacked++;
     return new Promise<void>((resolve, reject) => {

@@ -47,7 +47,7 @@ describe('protocol fallback', () => {
 
     const uplinkLines = lines.filter((l) => l.unit === 'uplink');
     const said = (msg: string) => uplinkLines.filter((l) => l.msg === msg);
-    expect(said('broker did not accept MQTT 5; trying 3.1.1 for this connection')).toHaveLength(1);
+    expect(said('broker refused MQTT 5: trying 3.1.1 this time')).toHaveLength(1);
     // Three or more refused attempts in a row: one warning, with the reason.
     const refused = said('broker connection failed').filter((l) => /^ECONNREFUSED/.test(l.reason ?? ''));
     expect(refused).toHaveLength(1);
