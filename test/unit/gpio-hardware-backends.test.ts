@@ -248,6 +248,28 @@ describe('GpiodBackend', () => {
     expect(events.filter((e) => e.startsWith('fault'))).toEqual([]); // a check, not an outage
   });
 
+  it('keeps the kernel timestamps of edges read late in one chunk, and counts a repeated level as a lost edge', async () => {
+    const b = make();
+    await b.openInput(L17);
+    const edges: Edge[] = [];
+    b.on('edge', (e) => edges.push(e));
+    await waitFor('the monitor', () => world.monitorPid('gpiochip0', 17));
+    // A 300 ms press and its release, both read after a 200 ms stall: the times are the kernel's.
+    expect(world.stall('gpiochip0', 17, 200)).toBe(true);
+    const t0 = process.hrtime.bigint();
+    world.edge('gpiochip0', 17, 0, t0);
+    world.edge('gpiochip0', 17, 1, t0 + 300_000_000n);
+    world.edge('gpiochip0', 17, 1, t0 + 310_000_000n); // the falling edge between was lost
+    await waitFor('three edges', () => edges.length === 3);
+    const ms = Number(t0 / 1_000_000n) + Number(t0 % 1_000_000n) / 1e6;
+    expect(edges.map((e) => [e.level, Math.round(e.uptimeMs - ms)])).toEqual([
+      [0, 0],
+      [1, 300],
+      [1, 310],
+    ]);
+    expect(b.stats().lostEdges).toBe(1);
+  });
+
   it('refuses the libgpiod v2 tools with a clear error', async () => {
     // No v2 tool is installed here: a stand-in that only answers --version as v2.1 does.
     const dir = await mkdtemp(join(tmpdir(), 'wardgate-gpiod-v2-'));
