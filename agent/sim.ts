@@ -38,7 +38,12 @@ export class SimInjector {
       backend.set(wiring.ref, level);
       // Debounce and minimum hold decide later: wait for them, so a 2xx means "made durable".
       const settleMs = entry.model.settleMs?.() ?? 0;
-      if (collected.length === 0 && settleMs > 0) await new Promise((r) => setTimeout(r, settleMs + 25));
+      if (collected.length === 0 && settleMs > 0) {
+        await new Promise((r) => setTimeout(r, settleMs + 25));
+        // Models decide in the check phase (agent/devices/deadline.ts): on a loaded loop their
+        // timer and this one fall due together, so let that phase run before collecting.
+        await new Promise((r) => setImmediate(r));
+      }
     } finally {
       set.delete(collected);
     }

@@ -146,6 +146,25 @@ describe('local actions with the broker down', () => {
     expect(agent.outputs()[0]).toMatchObject({ active: true, heldBy: ['actions[0] panic.pressed from panic-1'] });
   });
 
+  it('a sim press on a stalled event loop still answers with its event (models decide in the check phase)', async () => {
+    agent = await Agent.start({
+      config: { ...config(), actions: [] },
+      log: pino({ level: 'silent' }),
+      gpioBackend: () => {
+        sim = new SimGpioBackend();
+        return sim;
+      },
+    });
+    const pressed = agent.simulate('panic-1', 'button', true);
+    // Block the loop past both the 50 ms hold and the request's own settle wait: they fall due together.
+    const until = process.hrtime.bigint() + 200_000_000n;
+    while (process.hrtime.bigint() < until) {
+      // busy: a slow commit on an SD card
+    }
+    const { accepted } = await pressed;
+    expect(accepted.map((e) => e.type)).toEqual(['panic.pressed']);
+  });
+
   it('acknowledge(deviceId) is the hook for the control room ack; unknown devices are refused', async () => {
     agent = await Agent.start({
       config: { ...config(), actions: [] },
