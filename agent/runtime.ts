@@ -58,7 +58,8 @@ export class Agent {
   private clockSynced: boolean;
   private readonly sim: SimInjector;
   private timers: NodeJS.Timeout[] = [];
-  private stopping = false;
+  /** The one stop in progress: a second caller (SIGTERM during a guard's stop) waits for it. */
+  private stopping: Promise<void> | undefined;
 
   private constructor(opts: AgentOptions) {
     const { config, log } = opts;
@@ -385,9 +386,12 @@ export class Agent {
    * whatever the broker or a driver does (issue 7: a broker that never acknowledged held a stop
    * for 90 s). What is not acknowledged by then stays in the outbox for the next start.
    */
-  async stop(reason = 'shutdown', budgetMs = 8000): Promise<void> {
-    if (this.stopping) return;
-    this.stopping = true;
+  stop(reason = 'shutdown', budgetMs = 8000): Promise<void> {
+    this.stopping ??= this.stopSteps(reason, budgetMs);
+    return this.stopping;
+  }
+
+  private async stopSteps(reason: string, budgetMs: number): Promise<void> {
     const deadline = Date.now() + budgetMs;
     // At most `ms` for a step, and never what the later steps need (`keep`).
     const upTo = (ms: number, keep: number) => Math.max(0, Math.min(ms, deadline - keep - Date.now()));
@@ -408,8 +412,17 @@ export class Agent {
     // says offline and waits for them (pausing here ignored them: a window of duplicates at every
     // restart).
     this.drain.finish();
-    const offline = JSON.stringify(this.statusPayload('offline', reason));
-    await this.uplink.stop([{ topic: topics.status(this.topicCtx), payload: offline, retain: true }], upTo(1500, 300));
+    try {
+      const offline = JSON.stringify(this.statusPayload('offline', reason));
+      await this.uplink.stop(
+        [{ topic: topics.status(this.topicCtx), payload: offline, retain: true }],
+        upTo(1500, 300),
+      );
+    } catch (err) {
+      // Whatever failed here (a payload, the socket), the outbox must still be closed cleanly.
+      this.log.error({ err, code: 'WG_ERR_UPLINK_HANDLER' }, 'uplink stop failed');
+      await this.uplink.stop([], 200).catch(() => {});
+    }
     this.drain.pause();
     await this.outbox.close();
   }
