@@ -1,9 +1,15 @@
 // Config checks for GPIO devices, outputs and local actions (issue 3): every bad input is one
 // clear `path: message` line, and the shipped ward example passes.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { outputAndActionWarnings } from '../../agent/actions/validate.js';
 import { checkConfig, loadConfig } from '../../agent/config/load.js';
 import { shippedFile } from '../../agent/paths.js';
+import { CLI } from '../helpers/agent-process.js';
+import { tempDir } from '../helpers/config.js';
 
 type Doc = Record<string, unknown> & { devices: Array<Record<string, unknown>> };
 
@@ -251,6 +257,12 @@ describe('GPIO, output and action config checks', () => {
     ]);
     // Holding and releasing one output (on/off pairs) is the normal case: nothing to say.
     expect(outputAndActionWarnings(base())).toEqual([]);
+    // The real CLI says it and still accepts the file.
+    const file = join(tempDir('wg-config-gpio-'), 'warn.yaml');
+    writeFileSync(file, stringify(doc));
+    const r = spawnSync(process.execPath, [CLI, 'check-config', file], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('warning: outputs: "sounder-1" is held by rules on different events');
   });
 
   it('reports every problem at once', () => {
