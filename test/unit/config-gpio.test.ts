@@ -1,7 +1,7 @@
 // Config checks for GPIO devices, outputs and local actions (issue 3): every bad input is one
 // clear `path: message` line, and the shipped ward example passes.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -258,9 +258,11 @@ describe('GPIO, output and action config checks', () => {
     // Holding and releasing one output (on/off pairs) is the normal case: nothing to say.
     expect(outputAndActionWarnings(base())).toEqual([]);
     // The real CLI says it and still accepts the file.
-    const file = join(tempDir('wg-config-gpio-'), 'warn.yaml');
+    const dir = tempDir('wg-config-gpio-');
+    const file = join(dir, 'warn.yaml');
     writeFileSync(file, stringify(doc));
     const r = spawnSync(process.execPath, [CLI, 'check-config', file], { encoding: 'utf8', timeout: 20_000 });
+    rmSync(dir, { recursive: true, force: true });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('warning: outputs: "sounder-1" is held by rules on different events');
   });
