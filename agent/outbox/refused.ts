@@ -99,10 +99,13 @@ export function groupByTopic(marks: readonly RefusalMark[]): RefusalGroup[] {
 
 /** Per-topic refusal state for this process: announced once per topic until the topic is taken again. */
 export class RefusalBook {
+  /** Keyed by the stored topic suffix; shown with the full topic. */
   private readonly topics = new Map<string, TopicRefusal>();
   /** Refusals (permanent) and deferrals (retry later) seen since start. */
   refusedTotal = 0;
   deferredTotal = 0;
+
+  constructor(private readonly fullTopic: (suffix: string) => string = (t) => t) {}
 
   isAnnounced(topic: string): boolean {
     return this.topics.has(topic);
@@ -119,7 +122,7 @@ export class RefusalBook {
       t.lastAt = at;
     } else {
       this.topics.set(g.topic, {
-        topic: g.topic,
+        topic: this.fullTopic(g.topic),
         reasonCode: g.reasonCode,
         reason: reasonName(g.reasonCode),
         critical: g.critical,

@@ -35,7 +35,7 @@ export interface LaneStats {
 
 export class OutboxSending extends OutboxCore {
   private readonly cursor = new Array<number>(LANES).fill(0);
-  readonly refusals = new RefusalBook();
+  readonly refusals: RefusalBook;
   private listeners: Array<(accepted: readonly WgEvent[]) => void> = [];
   private acked: number[] = [];
   private marks: RefusalMark[] = [];
@@ -56,6 +56,7 @@ export class OutboxSending extends OutboxCore {
 
   constructor(opts: OutboxOptions) {
     super(opts, new InFlight());
+    this.refusals = new RefusalBook(opts.fullTopic);
     this.settleTxn = this.db.transaction(
       (seqs: number[], marks: RefusalMark[], groups: RefusalGroup[], now: number): boolean => {
         for (const r of this.restamps) this.stmts.setPayload.run(r.payload, r.seq);
@@ -300,7 +301,7 @@ export class OutboxSending extends OutboxCore {
       if (!first) continue;
       const fields = {
         code: 'WG_ERR_UPLINK_PUBLISH_REFUSED',
-        topic: g.topic,
+        topic: this.opts.fullTopic?.(g.topic) ?? g.topic,
         reasonCode: g.reasonCode,
         seqFrom: g.seqFrom,
         seqTo: g.seqTo,
