@@ -59,10 +59,12 @@ describe('a topic the broker refuses', () => {
 
     // 80 presses (pressed + released: 160 refused rows) on the forbidden button: 20 windows' worth.
     const forbidden: string[] = [];
+    const forbiddenSeqs: number[] = [];
     for (let i = 0; i < 80; i++) {
       for (const active of [true, false]) {
         const r = await agent.simulate('panic-0', 'button', active);
         forbidden.push(...r.accepted.map((e) => e.id));
+        forbiddenSeqs.push(...r.accepted.map((e) => e.seq));
       }
     }
     expect(forbidden).toHaveLength(160);
@@ -85,8 +87,11 @@ describe('a topic the broker refuses', () => {
       reason: 'not authorized',
       critical: true,
     });
-    const { seqFrom, seqTo } = ann[0]?.data as { seqFrom: number; seqTo: number };
-    expect(seqTo).toBeGreaterThanOrEqual(seqFrom);
+    // The range is the refused rows' own seqs (the first refusals, settled together).
+    const range = ann[0]?.data as { seqFrom: number; seqTo: number } | undefined;
+    expect(forbiddenSeqs).toContain(range?.seqFrom);
+    expect(forbiddenSeqs).toContain(range?.seqTo);
+    expect(range?.seqTo).toBeGreaterThanOrEqual(range?.seqFrom ?? Number.POSITIVE_INFINITY);
 
     // /api/status and the retained health say so; the local action drove its output.
     const res = await fetch(`${web.url}/api/status`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
