@@ -4,8 +4,9 @@
 // Now a refusal is classified: *permanent* codes mark the row on disk (kept, counted, announced
 // once per topic, retried on a slow schedule and on reconnect, always behind the rows the broker
 // takes); *retry later* codes (quota, busy) hold that lane briefly and send the row again.
+import type { Logger } from 'pino';
 
-/** PUBACK reason codes (MQTT 5 §3.4.2.1) and the ones issue 7 names. */
+/** PUBACK reason codes (MQTT 5 §3.4.2.1, 0x80…0x99) and the ones issue 7 names. */
 export const REASONS: Readonly<Record<number, string>> = {
   128: 'unspecified error',
   131: 'implementation specific error',
@@ -111,7 +112,21 @@ export class RefusalBook {
     return this.topics.has(topic);
   }
 
-  record(g: RefusalGroup, now: number): void {
+  /** Count a topic's refusals; with `log`, this is its announcement: say it loudly, once. */
+  record(g: RefusalGroup, now: number, log?: Logger): void {
+    if (log) {
+      const fields = {
+        code: 'WG_ERR_UPLINK_PUBLISH_REFUSED',
+        topic: this.fullTopic(g.topic),
+        reasonCode: g.reasonCode,
+        seqFrom: g.seqFrom,
+        seqTo: g.seqTo,
+        count: g.count,
+      };
+      // A refused alarm is the loudest error this box raises.
+      if (g.critical) log.error(fields, `broker refused a CRITICAL event: ${reasonName(g.reasonCode)}`);
+      else log.warn(fields, `broker refused events: ${reasonName(g.reasonCode)}`);
+    }
     const at = new Date(now).toISOString();
     const t = this.topics.get(g.topic);
     if (t) {

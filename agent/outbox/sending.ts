@@ -5,6 +5,7 @@
 // payloads commit together in one "settle" transaction.
 import { SEVERITIES, type Severity, type WgEvent } from '../event.js';
 import { OutboxCore, type OutboxOptions } from './core.js';
+import { LaneHolds } from './holds.js';
 import { InFlight, SENT } from './inflight.js';
 import { LANES } from './mirror.js';
 import { toRanges } from './ranges.js';
@@ -12,9 +13,7 @@ import { groupByTopic, RefusalBook, type RefusalGroup, type RefusalMark, reasonN
 
 const ACK_DELAY_MS = 20;
 const SETTLE_RETRY_MS = 1000;
-/** Retry-later refusals (quota, busy): the lane waits this long, doubling while they repeat. */
-const HOLD_MIN_MS = 500;
-const HOLD_MAX_MS = 30_000;
+const NONE: readonly RefusalGroup[] = [];
 
 export interface OutboxRow {
   seq: number;
@@ -42,10 +41,7 @@ export class OutboxSending extends OutboxCore {
   private restamps: Array<{ seq: number; payload: string }> = [];
   private ackTimer: NodeJS.Timeout | undefined;
   private settleRetry: NodeJS.Timeout | undefined;
-  private holdTimer: NodeJS.Timeout | undefined;
-  private readonly holdUntil = new Array<number>(LANES).fill(0);
-  private readonly holdStreak = new Array<number>(LANES).fill(0);
-  private anyHold = false;
+  private readonly holds = new LaneHolds(() => this.committed([]));
   /** A retry round of refused rows is due; it reads them in (lane, seq) order from this point. */
   private refusedRound = false;
   private refusedAfter: [number, number] = [0, 0];
@@ -58,7 +54,7 @@ export class OutboxSending extends OutboxCore {
     super(opts, new InFlight());
     this.refusals = new RefusalBook(opts.fullTopic);
     this.settleTxn = this.db.transaction(
-      (seqs: number[], marks: RefusalMark[], groups: RefusalGroup[], now: number): boolean => {
+      (seqs: number[], marks: RefusalMark[], groups: readonly RefusalGroup[], now: number): boolean => {
         for (const r of this.restamps) this.stmts.setPayload.run(r.payload, r.seq);
         let drift = false;
         // Contiguous runs of seqs: one range delete each (a drain acknowledges mostly in order).
@@ -111,11 +107,11 @@ export class OutboxSending extends OutboxCore {
   /** Next rows to publish: critical lane first, by seq within a lane. Marks them in flight. */
   nextBatch(limit: number): OutboxRow[] {
     const out: OutboxRow[] = [];
-    const now = this.anyHold ? Date.now() : 0;
+    const now = this.holds.any ? Date.now() : 0;
     for (let lane = 0; lane < LANES && out.length < limit; lane++) {
       const tail = this.mirror.tail[lane] as number;
       if (tail <= (this.cursor[lane] as number)) continue;
-      if (this.anyHold && (this.holdUntil[lane] as number) > now) continue;
+      if (this.holds.any && this.holds.isHeld(lane, now)) continue;
       const want = limit - out.length;
       const rows = this.stmts.fetch.all(lane, this.cursor[lane] as number, want);
       for (const r of rows) {
@@ -158,9 +154,7 @@ export class OutboxSending extends OutboxCore {
     this.settle();
     this.inflight.rewind();
     this.cursor.fill(0);
-    this.holdUntil.fill(0);
-    this.holdStreak.fill(0);
-    this.anyHold = false;
+    this.holds.clear();
     this.refusedRound = false;
     this.retryRefused();
   }
@@ -169,7 +163,7 @@ export class OutboxSending extends OutboxCore {
   ack(seq: number): void {
     const f = this.inflight.ack(seq);
     if (!f) return; // not sent in this connection: a stale acknowledgement
-    if (this.holdStreak[f.lane] !== 0) this.holdStreak[f.lane] = 0;
+    this.holds.taken(f.lane);
     this.acked.push(seq);
     // Deletes wait a moment and go in batches: a delete transaction right before the next alarm's
     // commit would make that commit wait for it. A quarter of the window forces a batch out, so
@@ -197,7 +191,10 @@ export class OutboxSending extends OutboxCore {
     if (f.refused === code && this.refusals.isAnnounced(f.topic)) {
       // A retried row refused again, already announced: nothing new to write.
       this.inflight.done(seq);
-      this.refusals.record(groupByTopic([{ seq, lane: f.lane, code, topic: f.topic }])[0] as RefusalGroup, Date.now());
+      this.refusals.record(
+        { topic: f.topic, reasonCode: code, seqFrom: seq, seqTo: seq, count: 1, critical: f.lane === 0 },
+        Date.now(),
+      );
       return;
     }
     this.inflight.settling(seq);
@@ -211,41 +208,11 @@ export class OutboxSending extends OutboxCore {
     if (!f) return;
     this.refusals.deferredTotal++;
     if (f.refused !== 0) return; // a refused row on retry: the next round offers it again
-    const lane = f.lane;
-    this.cursor[lane] = Math.min(this.cursor[lane] as number, seq - 1);
-    const streak = (this.holdStreak[lane] as number) + 1;
-    this.holdStreak[lane] = streak;
-    const delay = Math.min(HOLD_MAX_MS, HOLD_MIN_MS * 2 ** Math.min(streak - 1, 16));
-    const until = Date.now() + delay;
-    if (until > (this.holdUntil[lane] as number)) this.holdUntil[lane] = until;
-    this.anyHold = true;
-    if (streak === 1) {
-      this.opts.log.warn(
-        { seq, reasonCode: code, reason: reasonName(code), holdMs: delay },
-        'broker asks to retry later',
-      );
+    this.cursor[f.lane] = Math.min(this.cursor[f.lane] as number, seq - 1);
+    const { ms, first } = this.holds.hold(f.lane);
+    if (first) {
+      this.opts.log.warn({ seq, reasonCode: code, reason: reasonName(code), holdMs: ms }, 'broker asks to retry later');
     }
-    if (!this.holdTimer) {
-      this.holdTimer = setTimeout(() => this.endHolds(), delay);
-      this.holdTimer.unref();
-    }
-  }
-
-  private endHolds(): void {
-    this.holdTimer = undefined;
-    const now = Date.now();
-    let next = Number.POSITIVE_INFINITY;
-    for (let l = 0; l < LANES; l++) {
-      const u = this.holdUntil[l] as number;
-      if (u !== 0 && u <= now) this.holdUntil[l] = 0;
-      else if (u !== 0) next = Math.min(next, u);
-    }
-    this.anyHold = next !== Number.POSITIVE_INFINITY;
-    if (this.anyHold) {
-      this.holdTimer = setTimeout(() => this.endHolds(), next - now);
-      this.holdTimer.unref();
-    }
-    this.committed([]); // slots and lanes are free again: the drain refills
   }
 
   /** The drain re-stamped a row's time: store that payload so every later copy is the same. */
@@ -267,8 +234,8 @@ export class OutboxSending extends OutboxCore {
     const marks = this.marks;
     this.marks = [];
     const now = Date.now();
-    const groups = marks.length > 0 ? groupByTopic(marks) : [];
-    const announce = groups.filter((g) => !this.refusals.isAnnounced(g.topic));
+    const groups = marks.length > 0 ? groupByTopic(marks) : NONE;
+    const announce = groups.length > 0 ? groups.filter((g) => !this.refusals.isAnnounced(g.topic)) : NONE;
     // A lost delete or mark only means a resend after a crash: no fsync for it. An announcement
     // is an accepted event, and those are synced.
     const durable = announce.length > 0;
@@ -295,22 +262,7 @@ export class OutboxSending extends OutboxCore {
       this.inflight.done(q);
     }
     for (const m of marks) this.inflight.done(m.seq);
-    for (const g of groups) {
-      const first = announce.includes(g);
-      this.refusals.record(g, now);
-      if (!first) continue;
-      const fields = {
-        code: 'WG_ERR_UPLINK_PUBLISH_REFUSED',
-        topic: this.opts.fullTopic?.(g.topic) ?? g.topic,
-        reasonCode: g.reasonCode,
-        seqFrom: g.seqFrom,
-        seqTo: g.seqTo,
-        count: g.count,
-      };
-      // A refused alarm is the loudest error this box raises.
-      if (g.critical) this.opts.log.error(fields, `broker refused a CRITICAL event: ${reasonName(g.reasonCode)}`);
-      else this.opts.log.warn(fields, `broker refused events: ${reasonName(g.reasonCode)}`);
-    }
+    for (const g of groups) this.refusals.record(g, now, announce.includes(g) ? this.opts.log : undefined);
     if (drift) this.reload();
     this.checkpointer?.noteWrite(seqs.length * 64 + 512);
     this.committed(durable ? [...this.txnOwn] : []); // window slots were freed
@@ -336,10 +288,10 @@ export class OutboxSending extends OutboxCore {
   }
 
   protected stopTimers(): void {
-    for (const t of [this.ackTimer, this.settleRetry, this.holdTimer]) if (t) clearTimeout(t);
+    for (const t of [this.ackTimer, this.settleRetry]) if (t) clearTimeout(t);
     this.ackTimer = undefined;
     this.settleRetry = undefined;
-    this.holdTimer = undefined;
+    this.holds.stop();
   }
 
   /** Rows holding a window slot: sent on this connection and not yet deleted, acknowledged or not. */
