@@ -45,6 +45,8 @@ export class OutboxSending extends OutboxCore {
   /** A retry round of refused rows is due; it reads them in (lane, seq) order from this point. */
   private refusedRound = false;
   private refusedAfter: [number, number] = [0, 0];
+  /** Topics refused again in this round: their other rows wait for the next one (no storm). */
+  private readonly refusedThisRound = new Set<string>();
   private lastSettleFailLogAt = 0;
   private readonly settleTxn;
   /** Acknowledged rows deleted per batch at the latest (the drain sets it to a quarter window). */
@@ -128,17 +130,21 @@ export class OutboxSending extends OutboxCore {
 
   /** Refused rows, only after every lane was read to its end: they never delay a row the broker takes. */
   private nextRefused(out: OutboxRow[], limit: number): void {
-    const want = limit - out.length;
-    const [afterLane, afterSeq] = this.refusedAfter;
-    const rows = this.stmts.fetchRefused.all(afterLane, afterSeq, want);
-    for (const r of rows) {
-      this.refusedAfter = [r.lane, r.seq];
-      if (!this.inflight.send(r.seq, r.lane, r.bytes, r.refused, r.topic)) continue;
-      out.push({ seq: r.seq, lane: r.lane, topic: r.topic, payload: r.payload, unsynced: r.unsynced === 1 });
-    }
-    if (rows.length < want) {
-      this.refusedRound = false;
-      this.refusedAfter = [0, 0];
+    // Rows of a topic refused again in this round are skipped: read on until some row is sent.
+    while (this.refusedRound && out.length < limit) {
+      const want = limit - out.length;
+      const [afterLane, afterSeq] = this.refusedAfter;
+      const rows = this.stmts.fetchRefused.all(afterLane, afterSeq, want);
+      for (const r of rows) {
+        this.refusedAfter = [r.lane, r.seq];
+        if (this.refusedThisRound.has(r.topic)) continue;
+        if (!this.inflight.send(r.seq, r.lane, r.bytes, r.refused, r.topic)) continue;
+        out.push({ seq: r.seq, lane: r.lane, topic: r.topic, payload: r.payload, unsynced: r.unsynced === 1 });
+      }
+      if (rows.length < want) {
+        this.refusedRound = false;
+        this.refusedAfter = [0, 0];
+      }
     }
   }
 
@@ -147,6 +153,7 @@ export class OutboxSending extends OutboxCore {
     if (this.mirror.refusedTotal === 0 || this.refusedRound) return;
     this.refusedRound = true;
     this.refusedAfter = [0, 0];
+    this.refusedThisRound.clear();
   }
 
   /** After a reconnect: everything not yet acknowledged is sent again (duplicates, never loss). */
@@ -188,6 +195,7 @@ export class OutboxSending extends OutboxCore {
     const f = this.inflight.get(seq);
     if (!f || f.st !== SENT) return;
     this.refusals.refusedTotal++;
+    if (f.refused !== 0) this.refusedThisRound.add(f.topic);
     if (f.refused === code && this.refusals.isAnnounced(f.topic)) {
       // A retried row refused again, already announced: nothing new to write.
       this.inflight.done(seq);
