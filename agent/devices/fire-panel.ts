@@ -5,12 +5,19 @@
 // `suspectedChatter`, within the debounce plus `chatterHoldSec` (watched-input.ts).
 import type { FirePanelConfig } from '../config/types.js';
 import type { EdgeTime } from './stable-input.js';
-import { type DeviceModel, type DeviceModelContext, type GpioInputWiring, wire } from './types.js';
+import {
+  type DeviceModelContext,
+  type GpioInputModel,
+  type GpioInputWiring,
+  gpioPoints,
+  type PointBinding,
+  wire,
+} from './types.js';
 import { type ChangeFlags, WatchedInput } from './watched-input.js';
 
 type Contact = 'alarm' | 'fault';
 
-export class FirePanel implements DeviceModel {
+export class FirePanel implements GpioInputModel {
   readonly type = 'fire-panel';
   readonly gpioInputs: GpioInputWiring[] = [];
   private readonly contacts = new Map<Contact, WatchedInput>();
@@ -45,6 +52,10 @@ export class FirePanel implements DeviceModel {
         }),
       );
     }
+  }
+
+  get points(): PointBinding[] {
+    return gpioPoints(this.gpioInputs);
   }
 
   get id(): string {

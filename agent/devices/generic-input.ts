@@ -3,10 +3,17 @@
 // type and, optionally, a severity (checked at load: agent/config/load.ts).
 import type { InputDeviceConfig, InputTransitionConfig } from '../config/types.js';
 import type { EdgeTime } from './stable-input.js';
-import { type DeviceModel, type DeviceModelContext, type GpioInputWiring, wire } from './types.js';
+import {
+  type DeviceModelContext,
+  type GpioInputModel,
+  type GpioInputWiring,
+  gpioPoints,
+  type PointBinding,
+  wire,
+} from './types.js';
 import { type ChangeFlags, WatchedInput } from './watched-input.js';
 
-export class GenericInput implements DeviceModel {
+export class GenericInput implements GpioInputModel {
   readonly type = 'input';
   readonly gpioInputs: GpioInputWiring[];
   private readonly contact: WatchedInput;
@@ -26,6 +33,10 @@ export class GenericInput implements DeviceModel {
       onChange: (active, at, flags) => this.changed(active, at, flags),
       onLateEdge: (lateByMs) => ctx.log.warn({ lateByMs }, 'an edge was read after its hold had been decided'),
     });
+  }
+
+  get points(): PointBinding[] {
+    return gpioPoints(this.gpioInputs);
   }
 
   get id(): string {

@@ -4,10 +4,17 @@
 // alarm) and an optional LED that tells the person pressing that the control room has seen it.
 import type { PanicButtonConfig } from '../config/types.js';
 import { type EdgeTime, StableInput } from './stable-input.js';
-import { type DeviceModel, type DeviceModelContext, type GpioInputWiring, wire } from './types.js';
+import {
+  type DeviceModelContext,
+  type GpioInputModel,
+  type GpioInputWiring,
+  gpioPoints,
+  type PointBinding,
+  wire,
+} from './types.js';
 import { WatchedInput } from './watched-input.js';
 
-export class PanicButton implements DeviceModel {
+export class PanicButton implements GpioInputModel {
   readonly type = 'panic-button';
   readonly gpioInputs: GpioInputWiring[];
   private readonly button: StableInput;
@@ -45,6 +52,10 @@ export class PanicButton implements DeviceModel {
         onLateEdge: (lateByMs) => this.lateEdge('tamper', lateByMs),
       });
     }
+  }
+
+  get points(): PointBinding[] {
+    return gpioPoints(this.gpioInputs);
   }
 
   get id(): string {

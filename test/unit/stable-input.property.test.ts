@@ -9,7 +9,7 @@ import type { FirePanelConfig, InputDeviceConfig, PanicButtonConfig } from '../.
 import { FirePanel } from '../../agent/devices/fire-panel.js';
 import { GenericInput } from '../../agent/devices/generic-input.js';
 import { PanicButton } from '../../agent/devices/panic-button.js';
-import type { DeviceModel, ModelEvent } from '../../agent/devices/types.js';
+import type { GpioInputModel, ModelEvent } from '../../agent/devices/types.js';
 import { fakeContext, useLoopClock } from '../helpers/model-context.js';
 
 interface Edge {
@@ -23,53 +23,54 @@ interface Busy {
   end: number;
 }
 
-const models: Record<string, { input: string; make: (ctx: ReturnType<typeof fakeContext>['ctx']) => DeviceModel }> = {
-  'panic button': {
-    input: 'button',
-    make: (ctx) => {
-      const cfg: PanicButtonConfig = {
-        id: 'p',
-        type: 'panic-button',
-        input: { line: 1, activeLow: true },
-        debounceMs: 20,
-        minHoldMs: 50,
-        severity: 'critical',
-      };
-      return new PanicButton(cfg, ctx, 'gpiochip0');
+const models: Record<string, { input: string; make: (ctx: ReturnType<typeof fakeContext>['ctx']) => GpioInputModel }> =
+  {
+    'panic button': {
+      input: 'button',
+      make: (ctx) => {
+        const cfg: PanicButtonConfig = {
+          id: 'p',
+          type: 'panic-button',
+          input: { line: 1, activeLow: true },
+          debounceMs: 20,
+          minHoldMs: 50,
+          severity: 'critical',
+        };
+        return new PanicButton(cfg, ctx, 'gpiochip0');
+      },
     },
-  },
-  'fire panel (chatter at 4 changes a minute)': {
-    input: 'alarm',
-    make: (ctx) => {
-      const cfg: FirePanelConfig = {
-        id: 'f',
-        type: 'fire-panel',
-        alarm: { line: 2, activeLow: true },
-        debounceMs: 30,
-        minHoldMs: 0,
-        chatterEdgesPerMinute: 4,
-        chatterQuietSec: 2,
-        chatterHoldSec: 1,
-      };
-      return new FirePanel(cfg, ctx, 'gpiochip0');
+    'fire panel (chatter at 4 changes a minute)': {
+      input: 'alarm',
+      make: (ctx) => {
+        const cfg: FirePanelConfig = {
+          id: 'f',
+          type: 'fire-panel',
+          alarm: { line: 2, activeLow: true },
+          debounceMs: 30,
+          minHoldMs: 0,
+          chatterEdgesPerMinute: 4,
+          chatterQuietSec: 2,
+          chatterHoldSec: 1,
+        };
+        return new FirePanel(cfg, ctx, 'gpiochip0');
+      },
     },
-  },
-  'generic input': {
-    input: 'input',
-    make: (ctx) => {
-      const cfg: InputDeviceConfig = {
-        id: 'g',
-        type: 'input',
-        input: { line: 3, activeLow: false },
-        debounceMs: 15,
-        minHoldMs: 40,
-        active: { event: 'input.active' },
-        inactive: { event: 'input.inactive' },
-      };
-      return new GenericInput(cfg, ctx, 'gpiochip0');
+    'generic input': {
+      input: 'input',
+      make: (ctx) => {
+        const cfg: InputDeviceConfig = {
+          id: 'g',
+          type: 'input',
+          input: { line: 3, activeLow: false },
+          debounceMs: 15,
+          minHoldMs: 40,
+          active: { event: 'input.active' },
+          inactive: { event: 'input.inactive' },
+        };
+        return new GenericInput(cfg, ctx, 'gpiochip0');
+      },
     },
-  },
-};
+  };
 
 /**
  * Edges: mostly gaps up to 3 × the longest debounce/hold, some near the fire panel's chatter hold

@@ -1,0 +1,10 @@
+// The driver kinds this build knows (agent/devices/kinds.ts says what a kind is). A new kind adds
+// one line here; nothing else in the runtime names it.
+import type { DriverKind } from './kinds.js';
+
+const FACTORIES: Array<() => DriverKind> = [];
+
+/** Fresh instances for one Agent (or one registry in a test). */
+export function driverKinds(): DriverKind[] {
+  return FACTORIES.map((make) => make());
+}
