@@ -11,6 +11,8 @@ import { outputAndActionWarnings } from './actions/validate.js';
 import { bootId, type ClockConfig, isClockSynced, uptimeMs } from './clock.js';
 import { resolveSecret } from './config/secrets.js';
 import type { Config } from './config/types.js';
+import { driverKinds } from './devices/driver-kinds.js';
+import type { DriverKind } from './devices/kinds.js';
 import { type DeviceEntry, DeviceRegistry } from './devices/registry.js';
 import type { ModelEvent } from './devices/types.js';
 import { errorCode, errorMessage, WardgateError } from './errors.js';
@@ -52,6 +54,8 @@ export class Agent {
   readonly topicCtx: TopicContext;
   readonly startedAt = Date.now();
   private gpio: GpioDriver | undefined;
+  /** This agent's driver kinds (agent/devices/driver-kinds.ts); GPIO alone is wired here by name. */
+  readonly kinds: DriverKind[] = driverKinds();
   /** Per device: its GPIO lines that are faulted or flooding, with the reason shown. */
   private readonly lineProblems = new Map<string, Map<string, string>>();
   private readonly clockCfg: ClockConfig;
@@ -144,12 +148,19 @@ export class Agent {
     for (const warning of outputAndActionWarnings(config as unknown as Record<string, unknown>))
       log.warn({ unit: 'actions' }, `config: ${warning}`);
 
-    this.devices = new DeviceRegistry(config, log, {
-      emit: (entry, ev) => this.onModelEvent(entry, ev),
-      stateChanged: (entry) => this.retained.setState(entry.cfg.id, this.devices.snapshot(entry)),
-      setOutput: (_entry, id, active, by) => void this.outputBank.set(id, active, by),
-    });
-    this.sim = new SimInjector(this.devices, () => this.gpio?.backend);
+    this.devices = new DeviceRegistry(
+      config,
+      log,
+      {
+        emit: (entry, ev) => this.onModelEvent(entry, ev),
+        stateChanged: (entry) => this.retained.setState(entry.cfg.id, this.devices.snapshot(entry)),
+        setOutput: (_entry, id, active, by) => void this.outputBank.set(id, active, by),
+        setAvailability: (entry, online, reason, announce) => this.setAvailability(entry, online, reason, announce),
+        write: (driver, point, value) => this.writePoint(driver, point, value),
+      },
+      this.kinds,
+    );
+    this.sim = new SimInjector(this.devices, () => this.gpio?.backend, this.kinds);
 
     this.supervisor = new Supervisor(
       { log },
@@ -205,6 +216,10 @@ export class Agent {
       const factory = opts.gpioBackend ?? (await loadGpioBackendFactory(kind));
       this.gpio = new GpioDriver(factory, this.devices.gpioInputRefs(), this.gpioOutputs());
       this.supervisor.add(this.gpio);
+    }
+    for (const kind of this.kinds) {
+      const env = { config, log: this.log.child({ driver: kind.driver }), points: this.devices.pointsOf(kind.driver) };
+      for (const driver of await kind.createDrivers(env)) this.supervisor.add(driver);
     }
     await this.supervisor.startAll();
 
@@ -271,7 +286,11 @@ export class Agent {
   }
 
   private onReading(driver: string, reading: Reading): void {
-    if (driver !== 'gpio') return;
+    if (driver !== 'gpio') {
+      // Other drivers' models own their availability (DeviceModelContext.setAvailability).
+      this.devices.onReading(driver, reading);
+      return;
+    }
     const routed = this.devices.onGpioReading(reading);
     if (!routed) {
       const v = reading.value as GpioReadingValue;
@@ -298,7 +317,14 @@ export class Agent {
     else this.setAvailability(entry, false, problem);
   }
 
-  private setAvailability(entry: DeviceEntry, online: boolean, reason?: string): void {
+  /** Write an output point through its driver (a door's lock relay); refused with a code if it cannot. */
+  private writePoint(driver: string, point: string, value: unknown): Promise<void> {
+    const d = this.supervisor.driver(driver);
+    if (!d?.write) return Promise.reject(new WardgateError('WG_ERR_DRIVER_FAULT', `driver ${driver} cannot write`));
+    return d.write(point, value);
+  }
+
+  private setAvailability(entry: DeviceEntry, online: boolean, reason?: string, announce = true): void {
     const wasStarting = entry.reason === 'starting';
     if (entry.online === online && !wasStarting) return;
     entry.online = online;
@@ -306,14 +332,18 @@ export class Agent {
     if (reason === undefined) delete entry.reason;
     else entry.reason = reason;
     // The first "online" at start is not news; every later change is.
-    if (!(online && wasStarting)) {
+    if (!(online && wasStarting) && announce) {
       this.onModelEvent(entry, { type: online ? 'device.online' : 'device.offline', data: reason ? { reason } : {} });
     }
     this.retained.setState(entry.cfg.id, this.devices.snapshot(entry));
   }
 
   private onDriverDown(driver: string, err: Error): void {
-    if (driver !== 'gpio') return;
+    if (driver !== 'gpio') {
+      for (const entry of this.devices.devicesOf(driver))
+        this.setAvailability(entry, false, `driver ${driver}: ${errorMessage(err)}`);
+      return;
+    }
     this.lineProblems.clear(); // each line reports again as the driver reopens it
     this.outputBank.fault(undefined, `driver ${driver}: ${errorMessage(err)}`);
     for (const entry of this.devices.devices.values())

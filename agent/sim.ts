@@ -3,6 +3,7 @@
 
 import type { GpioBackend } from '../drivers/gpio/backend.js';
 import { SimGpioBackend } from '../drivers/gpio/sim.js';
+import type { DriverKind } from './devices/kinds.js';
 import type { DeviceRegistry } from './devices/registry.js';
 import { WardgateError } from './errors.js';
 import type { WgEvent } from './event.js';
@@ -16,6 +17,8 @@ export class SimInjector {
   constructor(
     private readonly devices: DeviceRegistry,
     private readonly backend: () => GpioBackend | undefined,
+    /** Kinds with a sim of their own (the demo's Modbus doors) drive inputs that are not GPIO lines. */
+    private readonly kinds: readonly DriverKind[] = [],
   ) {}
 
   /** Called for every event a device model makes. */
@@ -26,16 +29,29 @@ export class SimInjector {
   async inject(deviceId: string, input: string, active: boolean): Promise<{ accepted: WgEvent[]; pending: boolean }> {
     const entry = this.devices.devices.get(deviceId);
     const wiring = this.devices.wiring(deviceId, input);
-    if (!entry || !wiring) throw new WardgateError('WG_ERR_HTTP_NOT_FOUND', `no input ${input} on device ${deviceId}`);
-    const backend = this.backend();
-    if (!(backend instanceof SimGpioBackend)) throw new WardgateError('WG_ERR_SIM_NOT_SIMULATED', deviceId);
-    const level: 0 | 1 = wiring.activeLow ? (active ? 0 : 1) : active ? 1 : 0;
+    if (!entry) throw new WardgateError('WG_ERR_HTTP_NOT_FOUND', `no input ${input} on device ${deviceId}`);
+    let drive: () => Promise<unknown>;
+    if (wiring) {
+      const backend = this.backend();
+      if (!(backend instanceof SimGpioBackend)) throw new WardgateError('WG_ERR_SIM_NOT_SIMULATED', deviceId);
+      const level: 0 | 1 = wiring.activeLow ? (active ? 0 : 1) : active ? 1 : 0;
+      drive = async () => backend.set(wiring.ref, level);
+    } else {
+      const inputs = this.devices.snapshot(entry).inputs ?? [];
+      if (!inputs.includes(input))
+        throw new WardgateError('WG_ERR_HTTP_NOT_FOUND', `no input ${input} on device ${deviceId}`);
+      const kinds = this.kinds.filter((k) => k.simulate);
+      drive = async () => {
+        for (const k of kinds) if (await k.simulate?.(deviceId, input, active)) return;
+        throw new WardgateError('WG_ERR_SIM_NOT_SIMULATED', deviceId);
+      };
+    }
     const collected: Array<Promise<WgEvent>> = [];
     const set = this.collectors.get(deviceId) ?? new Set();
     this.collectors.set(deviceId, set);
     set.add(collected);
     try {
-      backend.set(wiring.ref, level);
+      await drive();
       // Debounce and minimum hold decide later: wait for them, so a 2xx means "made durable".
       const settleMs = entry.model.settleMs?.() ?? 0;
       if (collected.length === 0 && settleMs > 0) {
