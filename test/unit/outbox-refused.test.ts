@@ -18,18 +18,19 @@ const press = (device: string, severity: Severity = 'critical') =>
 
 function open(opts: { maxAgeMs?: Partial<Record<Severity, number>> } = {}) {
   const own: WgEvent[] = [];
+  const logs: Array<{ level: number; code?: string; topic?: string; msg: string }> = [];
   const o = new Outbox({
     dataDir: tempDir(),
     maxBytes: 1e9,
     checkpointIntervalMs: 0,
-    log: createLogger('silent'),
+    log: createLogger('warn', { write: (line: string) => void logs.push(JSON.parse(line)) }),
     gatewayEvent: (i) => makeEvent(src, { ...i, device: 'g', deviceType: 'gateway' }),
     topicOf: (e) => `events/${e.deviceType}/${e.device}`,
     fullTopic: (s) => `wardgate/v1/g/${s}`,
     onOwnEvent: (e) => own.push(e),
     ...opts,
   });
-  return { o, own };
+  return { o, own, logs };
 }
 
 const settled = (o: Outbox) => waitFor(() => o.inflightCount === 0, 5000, 'settled');
@@ -44,7 +45,7 @@ describe('refused publishes', () => {
   });
 
   it('frees the slots at once, keeps and counts the rows, announces once per topic, and lets another device through', async () => {
-    const { o, own } = open();
+    const { o, own, logs } = open();
     const window = 4;
     await Promise.all(Array.from({ length: 20 }, () => o.accept(press('forbidden'))));
     // The window fills with refused rows and empties at once: nothing clogs it.
@@ -73,6 +74,10 @@ describe('refused publishes', () => {
     expect(data.seqTo - data.seqFrom).toBeGreaterThanOrEqual(window - 1);
     expect(o.stats()[0]).toMatchObject({ lane: 'critical', refused: 20 });
     expect(o.refusals.list()).toMatchObject([{ reasonCode: 0x87, critical: true }]);
+    // A refused critical row is logged at error, once per topic, with its code.
+    expect(logs.filter((l) => l.code === 'WG_ERR_UPLINK_PUBLISH_REFUSED')).toMatchObject([
+      { level: 50, topic: 'wardgate/v1/g/events/panic-button/forbidden' },
+    ]);
     const db = (o as unknown as { db: Database.Database }).db;
     expect(db.prepare('SELECT COUNT(*) AS n FROM events WHERE refused = 135').get()).toEqual({ n: 20 });
 
