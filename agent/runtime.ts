@@ -460,7 +460,9 @@ export class Agent {
   /** Give the drain a moment to empty the critical lanes before disconnecting. */
   private async flushUplink(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.uplink.connected && (this.outbox.depth > 0 || this.outbox.inflightCount > 0) && Date.now() < deadline) {
+    // Rows the broker refused are not waited for: it will not take them before the stop.
+    const pending = () => this.outbox.depth > this.outbox.refusedRows || this.outbox.inflightCount > 0;
+    while (this.uplink.connected && pending() && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
