@@ -1,5 +1,4 @@
 // wardgate's command line (DESIGN §10).
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, EXIT_CONFIG } from './config/errors.js';
 import { errorMessage } from './errors.js';
@@ -13,7 +12,8 @@ const USAGE = `usage:
   wardgate check-config FILE          validate, check secrets can be read (never printed), print every
                                       error, exit 78 if invalid
   wardgate token                      make a web API token and the sha256 line for the config
-  wardgate passwd                     hash a technician password (read from stdin) with scrypt`;
+  wardgate passwd                     hash a technician password with scrypt (asked twice without echo
+                                      on a terminal, else the first line of stdin) for web.users`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -68,12 +68,17 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'passwd': {
-      const input = readFileSync(0, 'utf8').split('\n')[0]?.trim() ?? '';
-      if (input.length < 8) {
-        process.stderr.write('passwd: give the password on stdin, at least 8 characters\n');
+      // Asks twice without echo on a terminal; reads the first line of stdin otherwise.
+      const { readNewPassword } = await import('./web/passwd-prompt.js');
+      const got = await readNewPassword();
+      if ('error' in got) {
+        process.stderr.write(`${got.error}\n`);
         return 64;
       }
-      process.stdout.write(`${await hashPassword(input)}\n`);
+      const hash = await hashPassword(got.password);
+      if (process.stdin.isTTY)
+        process.stderr.write('config (web.users): - { name: <name>, passwordHash: "<below>" }\n');
+      process.stdout.write(`${hash}\n`);
       return 0;
     }
     default:

@@ -8,6 +8,7 @@ import type { Reading } from '../drivers/types.js';
 import { ActionEngine } from './actions/engine.js';
 import { OutputBank, type OutputState } from './actions/outputs.js';
 import { outputAndActionWarnings } from './actions/validate.js';
+import { Alarms, alarmDeviceInfo } from './alarms.js';
 import { bootId, type ClockConfig, isClockSynced, uptimeMs } from './clock.js';
 import { resolveSecret } from './config/secrets.js';
 import type { Config } from './config/types.js';
@@ -17,6 +18,7 @@ import { type DeviceEntry, DeviceRegistry } from './devices/registry.js';
 import type { ModelEvent } from './devices/types.js';
 import { errorCode, errorMessage, WardgateError } from './errors.js';
 import { type MakeEventInput, makeEvent, type NewEvent, type WgEvent } from './event.js';
+import { EventHistory } from './history.js';
 import { Metrics } from './metrics.js';
 import { Drain } from './outbox/drain.js';
 import { Outbox } from './outbox/store.js';
@@ -29,6 +31,7 @@ import { RetainedPublisher } from './uplink/retained.js';
 import { readTls } from './uplink/tls.js';
 import { type TopicContext, topics } from './uplink/topics.js';
 import { VERSION } from './version.js';
+import { WalkTests } from './walktest.js';
 
 export interface AgentOptions {
   config: Config;
@@ -53,6 +56,11 @@ export class Agent {
   readonly actions: ActionEngine;
   readonly topicCtx: TopicContext;
   readonly startedAt = Date.now();
+  /** Recent durable events per device and the live tap of the page (issue 11). */
+  readonly history = new EventHistory();
+  /** Active alarms; the control room's `alarm.ack` records who acknowledged here (agent/alarms.ts). */
+  readonly alarms: Alarms;
+  readonly walkTests: WalkTests;
   private gpio: GpioDriver | undefined;
   /** This agent's driver kinds (agent/devices/driver-kinds.ts); GPIO alone is wired here by name. */
   readonly kinds: DriverKind[] = driverKinds();
@@ -182,6 +190,24 @@ export class Agent {
       lastSeq: () => this.outbox.lastSeq,
     });
     this.outbox.onAccepted((accepted) => this.metrics.countAccepted(accepted));
+    this.alarms = new Alarms((id) => alarmDeviceInfo(this, id));
+    this.walkTests = new WalkTests({
+      dir: `${config.gateway.dataDir}/walk-tests`,
+      keep: config.web?.walkTestsKept ?? 50,
+      gateway: config.gateway.id,
+      site: config.gateway.site,
+      devices: () => config.devices.map((d) => ({ id: d.id, type: d.type, name: d.name, location: d.location })),
+      log: log.child({ unit: 'walk-test' }),
+    });
+    // The page's views of durable events; behind a boundary: they must never fail a commit's listeners.
+    this.outbox.onAccepted((accepted) => {
+      if (accepted.length === 0) return;
+      this.guarded('page event tap', () => {
+        this.walkTests.record(accepted);
+        this.alarms.onEvents(accepted);
+        this.history.add(accepted);
+      });
+    });
   }
 
   /** Open the outbox, connect, start the drivers. Resolves when the agent is READY. */
@@ -266,6 +292,7 @@ export class Agent {
 
   private onModelEvent(entry: DeviceEntry, ev: ModelEvent): void {
     const event = makeEvent(this.eventSource(), { ...ev, device: entry.cfg.id, deviceType: entry.cfg.type });
+    this.walkTests.mark(event); // data.test / data.walkTest before the event is durable
     const p = this.accept(event);
     p.catch((err) => {
       // Held telemetry dropped on a full disk is counted and announced once, not logged per event.

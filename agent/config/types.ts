@@ -117,7 +117,22 @@ export interface Config {
     /** How often rows the broker refused are offered again while connected (and at every reconnect). */
     refusedRetrySec?: number;
   };
-  web?: { host?: string; port?: number; tokens?: string[] };
+  web?: {
+    host?: string;
+    port?: number;
+    /** Bearer tokens for machines (`/api/*`, `/metrics`), as sha256:<hex>. */
+    tokens?: string[];
+    /** Technicians who sign in to the page; passwordHash from `wardgate passwd` (scrypt:...). */
+    users?: Array<{ name: string; passwordHash: string }>;
+    /** Serve HTTPS with these PEM files (the box's own certificate). */
+    tls?: { cert: string; key: string };
+    /** A signed-in session ends after this long without a request. */
+    sessionIdleMinutes?: number;
+    /** Host names the page answers to besides IP literals, localhost and the box's hostname. */
+    allowedHosts?: string[];
+    /** Finished walk tests kept on the box (oldest removed first). */
+    walkTestsKept?: number;
+  };
   log?: { level?: string };
   gpio?: { backend?: 'sim' | 'gpiod' | 'onoff'; chip?: string };
   devices: DeviceConfig[];

@@ -1,82 +1,132 @@
-// The box's local web server: /healthz for anyone, everything else behind a bearer token.
+// The box's local web server (DESIGN §7, issue 11). /healthz and the page's own files for anyone;
+// everything else needs a signed-in session (people: cookie + CSRF token on every state change)
+// or a bearer token (machines). Every answer carries the security headers; every error is WG_ERR
+// JSON. Connection bounds and timeouts: agent/web/limits.ts.
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { ERRORS, type ErrorCode, errorMessage, WardgateError } from '../errors.js';
 import type { Agent } from '../runtime.js';
-import { TokenAuth } from './auth.js';
+import { apiRoutes } from './api.js';
+import { TOKEN_LOCKOUT, TokenAuth } from './auth.js';
+import { configRoutes } from './config-view.js';
+import { LiveEvents } from './events-sse.js';
+import { HostCheck, setSecurityHeaders } from './headers.js';
+import { clientErrorHandler, errorHandler, frameworkErrors, sendError } from './http-errors.js';
 import { fastifyServerOptions, guardConnections, WEB_LIMITS, type WebLimits } from './limits.js';
-import { PAGE_HTML } from './page.js';
+import { Login } from './login.js';
+import { DepthSampler, overview } from './overview.js';
+import { cookieValue, SESSION_COOKIE, Sessions, sameSecret } from './sessions.js';
+import { staticRoutes } from './static.js';
+import type { LockoutOptions } from './throttle.js';
+import { walkTestRoutes } from './walktest.js';
 
 export interface WebOptions {
   host: string;
   port: number;
+  /** Bearer tokens as sha256:<hex> (machines). */
   tokens: string[];
   log: Logger;
+  /** Technician accounts; default: the config's `web.users`. */
+  users?: Array<{ name: string; passwordHash: string }>;
+  /** PEM file paths; default: the config's `web.tls`. HTTPS when given. */
+  tls?: { cert: string; key: string };
+  sessionIdleMinutes?: number;
+  allowedHosts?: string[];
   /** Connection bound and timeouts (agent/web/limits.ts); tests shorten them. */
   limits?: Partial<WebLimits>;
+  /** Lockout policies (tests shorten them). */
+  lockouts?: { token?: LockoutOptions; account?: LockoutOptions; address?: LockoutOptions };
 }
 
-/**
- * `{"active": true|false}` and nothing else. Checked by hand: no coercion ("yes" is a mistake to
- * report, not to guess at), and no second JSON-schema compiler in an agent that should stay small.
- */
-function simBody(body: unknown): boolean {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new WardgateError('WG_ERR_HTTP_BAD_REQUEST', 'body must be a JSON object {"active": true|false}');
+/** Open without a session: the page's own files, its sign-in, and the box's liveness. */
+const PUBLIC = new Set(['/', '/index.html', '/healthz', '/errors', '/api/login', '/api/session']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is asking: a signed-in user's name, or `token` for a bearer token. */
+    who?: string;
   }
-  const extra = Object.keys(body).filter((k) => k !== 'active');
-  if (extra.length > 0) throw new WardgateError('WG_ERR_HTTP_BAD_REQUEST', `unknown key(s): ${extra.join(', ')}`);
-  const { active } = body as { active?: unknown };
-  if (typeof active !== 'boolean') throw new WardgateError('WG_ERR_HTTP_BAD_REQUEST', '"active" must be true or false');
-  return active;
 }
-
-function sendError(reply: FastifyReply, status: number, code: ErrorCode, detail?: string) {
-  return reply.code(status).send({ error: { code, message: detail ? `${ERRORS[code]}: ${detail}` : ERRORS[code] } });
-}
-
-const STATUS_OF: Partial<Record<ErrorCode, number>> = {
-  WG_ERR_HTTP_NOT_FOUND: 404,
-  WG_ERR_SIM_NOT_SIMULATED: 404,
-  WG_ERR_HTTP_BAD_REQUEST: 400,
-  WG_ERR_OUTBOX_CLOSED: 503,
-  WG_ERR_OUTBOX_DISK_FULL: 503,
-};
 
 export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: FastifyInstance; url: string }> {
+  const cfg = agent.config.web ?? {};
   const limits = { ...WEB_LIMITS, ...opts.limits };
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024, ...fastifyServerOptions(limits) });
+  const tlsFiles = opts.tls ?? cfg.tls;
+  const secure = tlsFiles !== undefined;
+  const server = fastifyServerOptions(limits);
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 16 * 1024,
+    frameworkErrors,
+    clientErrorHandler,
+    ...server,
+    ...(tlsFiles
+      ? { https: { ...server.http, cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) } }
+      : {}),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const connections = guardConnections(app.server, limits, opts.log);
-  const auth = new TokenAuth(opts.tokens);
+  const tokens = new TokenAuth(opts.tokens, opts.lockouts?.token ?? TOKEN_LOCKOUT, opts.log);
+  const sessions = new Sessions((opts.sessionIdleMinutes ?? cfg.sessionIdleMinutes ?? 30) * 60_000);
+  const login = new Login({
+    users: opts.users ?? cfg.users ?? [],
+    tokens,
+    sessions,
+    secure,
+    log: opts.log,
+    ...(opts.lockouts?.account ? { accountLockout: opts.lockouts.account } : {}),
+    ...(opts.lockouts?.address ? { addressLockout: opts.lockouts.address } : {}),
+  });
+  const hosts = new HostCheck(opts.allowedHosts ?? cfg.allowedHosts);
+  const sampler = new DepthSampler(agent, opts.log);
+  let live: LiveEvents | undefined;
+  const webStats = (): Record<string, unknown> => ({
+    ...connections,
+    sessions: sessions.size,
+    liveStreams: live?.open ?? 0,
+    lockouts: { tokenAddresses: tokens.tracked, accounts: login.accounts.tracked, addresses: login.addresses.tracked },
+  });
+  const makeOverview = () => overview(agent, sampler, webStats());
+  live = new LiveEvents(agent, makeOverview, opts.log);
+  const stream = live;
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    const path = req.url.split('?')[0];
-    // The page shell holds no data; it asks for a token and calls the API with it.
-    if (path === '/healthz' || path === '/' || path === '/index.html') return;
-    const verdict = auth.check(req.headers.authorization, req.ip);
-    if (verdict === 'ok') return;
+    setSecurityHeaders(reply);
+    const path = req.url.split('?')[0] ?? '';
+    if (path === '/healthz') return;
+    if (!hosts.ok(req.headers.host)) return sendError(reply, 421, 'WG_ERR_HTTP_BAD_HOST');
+    if (PUBLIC.has(path) || path.startsWith('/assets/') || path.startsWith('/i18n/')) return;
+    const verdict = tokens.check(req.headers.authorization, req.ip);
+    if (verdict === 'ok') {
+      req.who = 'token';
+      return; // a bearer token is never sent by a browser on its own: no CSRF to check
+    }
     if (verdict === 'locked')
-      return sendError(
-        reply.header('retry-after', '300'),
-        429,
-        'WG_ERR_HTTP_UNAUTHORIZED',
-        'too many failed attempts; locked for 5 minutes',
-      );
-    return sendError(reply.header('www-authenticate', 'Bearer'), 401, 'WG_ERR_HTTP_UNAUTHORIZED');
+      return sendError(reply.header('retry-after', '300'), 429, 'WG_ERR_HTTP_LOCKED_OUT', 'too many wrong tokens');
+    if (verdict === 'denied')
+      return sendError(reply.header('www-authenticate', 'Bearer'), 401, 'WG_ERR_HTTP_UNAUTHORIZED', 'wrong token');
+    const session = sessions.get(cookieValue(req.headers.cookie, SESSION_COOKIE));
+    if (!session) return sendError(reply, 401, 'WG_ERR_HTTP_UNAUTHORIZED', 'sign in first');
+    req.who = session.user;
+    if (SAFE_METHODS.has(req.method)) return;
+    // Every state change from a browser: the session's CSRF token in a header a cross-site form
+    // cannot set, and (when the browser says it) an Origin of this very host.
+    const origin = req.headers.origin;
+    const sameOrigin = origin === undefined || origin.replace(/^https?:\/\//, '') === req.headers.host;
+    if (!sameOrigin || !sameSecret(req.headers['x-csrf-token'] as string | undefined, session.csrf))
+      return sendError(reply, 403, 'WG_ERR_HTTP_CSRF');
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
-    if (err instanceof WardgateError) return sendError(reply, STATUS_OF[err.code] ?? 500, err.code, errorMessage(err));
-    if (err.validation || (err.statusCode && err.statusCode < 500))
-      return sendError(reply, err.statusCode ?? 400, 'WG_ERR_HTTP_BAD_REQUEST', err.message);
-    opts.log.error({ code: 'WG_ERR_INTERNAL', err }, 'web request failed');
-    return sendError(reply, 500, 'WG_ERR_INTERNAL');
-  });
+  app.setErrorHandler(errorHandler(opts.log));
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'WG_ERR_HTTP_NOT_FOUND', req.url.split('?')[0]));
-
-  app.get('/', async (_req, reply) =>
-    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(PAGE_HTML),
-  );
+  app.addHook('preClose', async () => {
+    stream.close();
+    sampler.stop();
+  });
 
   app.get('/healthz', async () => ({
     ok: true,
@@ -84,28 +134,14 @@ export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: F
     uplink: agent.uplink.connected ? 'connected' : 'disconnected',
     outboxWritable: agent.outbox.diskLow === undefined,
   }));
+  staticRoutes(app);
+  login.routes(app);
+  apiRoutes(app, agent, { web: webStats, overview: makeOverview });
+  stream.route(app);
+  walkTestRoutes(app, agent, (req) => req.who ?? 'unknown');
+  configRoutes(app, agent.config);
 
-  app.get('/api/status', async () => ({ ...agent.status(), web: { ...connections } }));
-  app.get('/api/devices', async () => ({ devices: agent.deviceStates() }));
-  app.get('/api/outputs', async () => ({ outputs: agent.outputs() }));
-
-  app.post<{ Params: { device: string; input: string }; Body: unknown }>(
-    '/api/sim/:device/:input',
-    async (req, reply) => {
-      const active = simBody(req.body);
-      const result = await agent.simulate(req.params.device, req.params.input, active);
-      return reply.code(result.pending ? 202 : 200).send({
-        accepted: result.accepted.map((e) => ({ id: e.id, seq: e.seq, type: e.type, severity: e.severity })),
-        pending: result.pending,
-      });
-    },
-  );
-
-  app.get('/metrics', async (_req, reply) => {
-    reply.type(agent.metrics.registry.contentType);
-    return agent.metrics.registry.metrics();
-  });
-
+  sampler.start();
   const address = await app.listen({ host: opts.host, port: opts.port });
   return { app, url: address };
 }
