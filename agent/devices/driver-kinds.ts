@@ -1,8 +1,9 @@
 // The driver kinds this build knows (agent/devices/kinds.ts says what a kind is). A new kind adds
 // one line here; nothing else in the runtime names it.
+import { nutKind } from '../../drivers/nut/kind.js';
 import type { DriverKind } from './kinds.js';
 
-const FACTORIES: Array<() => DriverKind> = [];
+const FACTORIES: Array<() => DriverKind> = [nutKind];
 
 /** Fresh instances for one Agent (or one registry in a test). */
 export function driverKinds(): DriverKind[] {

@@ -1,0 +1,103 @@
+// UPS through the whole agent against Debian's real upsd + dummy-ups: the events a subscriber
+// receives for OL → OB → OB LB → OL, upsd killed and back, a refused login, and the low-battery
+// clean stop with the shutdown command replaced by a test hook (it writes a marker file).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkConfig } from '../../agent/config/load.js';
+import { createLogger } from '../../agent/log.js';
+import { Agent } from '../../agent/runtime.js';
+import { useCleanups } from '../helpers/cleanup.js';
+import { tempDir, testConfigDoc } from '../helpers/config.js';
+import { Mosquitto } from '../helpers/mosquitto.js';
+import { NutServer } from '../helpers/nut-server.js';
+import { waitFor } from '../helpers/ports.js';
+import { Subscriber } from '../helpers/subscriber.js';
+
+const cleanup = useCleanups();
+
+async function setup(ups: Record<string, unknown>, nutOver: Record<string, unknown> = {}) {
+  const broker = await new Mosquitto().start();
+  cleanup(() => broker.stop());
+  const nut = await new NutServer().start();
+  cleanup(() => nut.stop());
+  const sub = await new Subscriber(broker.url).connect();
+  cleanup(() => sub.close());
+  const dir = tempDir();
+  const doc = testConfigDoc({ brokers: [broker.url], dataDir: join(dir, 'data'), buttons: 0 });
+  doc.devices = [
+    {
+      id: 'ups-1',
+      type: 'ups',
+      name: 'Server room UPS',
+      nut: { host: '127.0.0.1', port: nut.port, ups: nut.ups, username: nut.user, password: nut.password, ...nutOver },
+      pollSec: 0.5,
+      ...ups,
+    },
+  ];
+  const r = checkConfig(doc);
+  if (!r.ok) throw new Error(r.problems.join('; '));
+  const agent = await Agent.start({ config: r.config, log: createLogger('silent') });
+  cleanup(() => agent.stop());
+  const upsEvents = () => sub.events().filter((e) => e.type.startsWith('ups.') || e.type === 'gateway.stopping');
+  const waitType = (type: string, n = 1) =>
+    waitFor(() => upsEvents().filter((e) => e.type === type).length >= n, 30_000, `${n} × ${type}`);
+  return { nut, agent, sub, dir, upsEvents, waitType };
+}
+
+describe('UPS against real upsd + dummy-ups', () => {
+  it('OL → OB → OB LB → OL, upsd killed and back: exactly the right events, state with charge/runtime/load', async () => {
+    const { nut, agent, upsEvents, waitType } = await setup({ onLowBattery: { stop: false } });
+    const state = () => agent.devices.snapshot(agent.devices.devices.get('ups-1') as never);
+    await waitFor(() => state().state.nut === 'online', 30_000, 'UPS online');
+    expect(state().state).toMatchObject({ power: 'mains', chargePercent: 100, runtimeSec: 1800, loadPercent: 20 });
+
+    nut.setVars({ 'ups.status': 'OB DISCHRG', 'battery.charge': '70', 'battery.runtime': '900', 'ups.load': '22' });
+    await waitType('ups.on_battery');
+    nut.setVars({ 'ups.status': 'OB LB', 'battery.charge': '9', 'battery.runtime': '60', 'ups.load': '22' });
+    await waitType('ups.low_battery');
+    nut.setVars({ 'ups.status': 'OL CHRG', 'battery.charge': '12', 'battery.runtime': '120', 'ups.load': '20' });
+    await waitType('ups.on_mains');
+    await nut.stopUpsd();
+    await waitType('ups.offline');
+    await nut.startUpsd();
+    await waitType('ups.online');
+    // A few more polls: nothing repeats.
+    await waitFor(() => state().state.chargePercent === 12, 30_000, 'state after restart');
+    expect(upsEvents().map((e) => e.type)).toEqual([
+      'ups.on_battery',
+      'ups.low_battery',
+      'ups.on_mains',
+      'ups.offline',
+      'ups.online',
+    ]);
+    const [onBattery, low] = upsEvents();
+    expect(onBattery).toMatchObject({
+      severity: 'high',
+      device: 'ups-1',
+      data: { chargePercent: 70, runtimeSec: 900 },
+    });
+    expect(low).toMatchObject({ severity: 'critical', data: { reason: 'LB', chargePercent: 9, runtimeSec: 60 } });
+    expect(upsEvents()[3]?.data).toMatchObject({ code: 'WG_ERR_NUT_CONNECT' });
+  });
+
+  it('a refused login is a clear error: ups.offline with WG_ERR_NUT_AUTH / ACCESS-DENIED, in driver health', async () => {
+    const { agent, upsEvents, waitType } = await setup({ onLowBattery: { stop: false } }, { password: 'wrong' });
+    await waitType('ups.offline');
+    expect(upsEvents()[0]?.data).toMatchObject({ code: 'WG_ERR_NUT_AUTH', nutCode: 'ACCESS-DENIED' });
+    expect(JSON.stringify(agent.healthPayload())).toContain('WG_ERR_NUT_AUTH');
+  });
+
+  it('low battery: ups.low_battery, gateway.stopping (ups-low-battery), a clean stop, then the shutdown hook', async () => {
+    const marker = join(tempDir(), 'shutdown-ran');
+    const hook = [process.execPath, '-e', "require('fs').writeFileSync(process.argv[1], 'down')", marker];
+    const { nut, upsEvents, waitType } = await setup({ onLowBattery: { stop: true, shutdownCommand: hook } });
+    await waitFor(() => nut.log.length > 0, 5_000, 'upsd log');
+    nut.setVars({ 'ups.status': 'OB LB', 'battery.charge': '5', 'battery.runtime': '30' });
+    await waitType('gateway.stopping');
+    await waitFor(() => existsSync(marker), 30_000, 'shutdown hook');
+    expect(readFileSync(marker, 'utf8')).toBe('down');
+    expect(upsEvents().map((e) => e.type)).toEqual(['ups.on_battery', 'ups.low_battery', 'gateway.stopping']);
+    expect(upsEvents()[2]?.data).toMatchObject({ reason: 'ups-low-battery' });
+  });
+});
