@@ -46,19 +46,17 @@ describe('technician page', () => {
     const requests: string[] = [];
     page.on('request', (r) => requests.push(`${r.method()} ${r.url()}`));
     // The moment the alarm shows, in the page's own clock (same machine as the press below).
-    await page.evaluate(() => {
-      const w = window as unknown as { alarmShownAt?: number };
-      new MutationObserver(() => {
-        if (!w.alarmShownAt && document.querySelector('#alarms li.alarm')?.textContent?.includes('Button 1'))
-          w.alarmShownAt = Date.now();
-      }).observe(document.getElementById('alarms') as HTMLElement, { childList: true, subtree: true });
-    });
+    // (Browser code as text: the tests are type-checked without the DOM library.)
+    await page.evaluate(`new MutationObserver(() => {
+      if (!window.alarmShownAt && document.querySelector('#alarms li.alarm')?.textContent?.includes('Button 1'))
+        window.alarmShownAt = Date.now();
+    }).observe(document.getElementById('alarms'), { childList: true, subtree: true })`);
     const pressedAt = Date.now();
     expect(await press(env.web.url, 'panic-1', 'button', true)).toBe(200);
     const alarm = page.locator('#alarms li.alarm', { hasText: 'Button 1' });
     await alarm.waitFor();
-    const shownAt = await page.evaluate(() => (window as unknown as { alarmShownAt: number }).alarmShownAt);
-    process.stdout.write(`alarm shown ${shownAt - pressedAt} ms after the press returned... (press → page)\n`);
+    const shownAt = (await page.evaluate('window.alarmShownAt')) as number;
+    process.stdout.write(`alarm on the page ${shownAt - pressedAt} ms after the press was sent\n`);
     expect(requests).toEqual([]);
     // At the top: the alarm list comes before every view, whatever view is open.
     const alarmsY = (await page.locator('#alarmsBox').boundingBox())?.y ?? Number.POSITIVE_INFINITY;
@@ -72,14 +70,23 @@ describe('technician page', () => {
     env.agent.alarms.acknowledge({ id: a?.id as string }, 'control room: J. Doe');
     await view(page, 'overview');
     // Acknowledgement has no event of its own yet: the next overview push shows it.
-    await expect.poll(() => alarm.textContent(), { timeout: 15_000 }).toContain('acknowledged by the control room (control room: J. Doe)');
+    await expect
+      .poll(() => alarm.textContent(), { timeout: 15_000 })
+      .toContain('acknowledged by the control room (control room: J. Doe)');
     await press(env.web.url, 'panic-1', 'button', false);
     await alarm.waitFor({ state: 'detached' });
     await page.close();
   });
 
   it('refuses the API and the stream without a session, and shows the sign-in form', async () => {
-    for (const path of ['/api/status', '/api/devices', '/api/events/stream', '/api/walktests', '/api/config', '/metrics']) {
+    for (const path of [
+      '/api/status',
+      '/api/devices',
+      '/api/events/stream',
+      '/api/walktests',
+      '/api/config',
+      '/metrics',
+    ]) {
       const r = await fetch(`${env.web.url}${path}`);
       expect(r.status, path).toBe(401);
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('WG_ERR_HTTP_UNAUTHORIZED');
@@ -97,13 +104,13 @@ describe('technician page', () => {
   it('refuses a state change without the CSRF token, from the signed-in browser itself', async () => {
     const page = await env.browser.newPage();
     await signIn(page, env.web.url);
-    const post = (csrf: string | null) =>
-      page.evaluate(async (token) => {
-        const headers: Record<string, string> = { 'content-type': 'application/json' };
-        if (token !== null) headers['x-csrf-token'] = token;
+    const post = async (csrf: string | null) =>
+      (await page.evaluate(`(async () => {
+        const headers = { 'content-type': 'application/json' };
+        if (${JSON.stringify(csrf)} !== null) headers['x-csrf-token'] = ${JSON.stringify(csrf)};
         const r = await fetch('/api/walktests', { method: 'POST', headers, body: '{"devices":["panic-0"]}' });
         return { status: r.status, body: await r.json() };
-      }, csrf);
+      })()`)) as { status: number; body: { error: { code: string } } };
     for (const bad of [null, 'forged']) {
       const r = await post(bad);
       expect(r.status).toBe(403);
@@ -111,11 +118,10 @@ describe('technician page', () => {
     }
     expect(env.agent.walkTests.active).toBeUndefined();
     // The page's own token works (and the test it started is ended again).
-    const { csrf } = await page.evaluate(async () => (await fetch('/api/session')).json());
+    const { csrf } = (await page.evaluate(`fetch('/api/session').then((r) => r.json())`)) as { csrf: string };
     expect((await post(csrf)).status).toBe(200);
     const end = await page.evaluate(
-      async (token) => (await fetch('/api/walktests/finish', { method: 'POST', headers: { 'x-csrf-token': token } })).status,
-      csrf,
+      `fetch('/api/walktests/finish', { method: 'POST', headers: { 'x-csrf-token': ${JSON.stringify(csrf)} } }).then((r) => r.status)`,
     );
     expect(end).toBe(200);
     await page.close();
@@ -135,16 +141,16 @@ describe('technician page', () => {
         await page.click('#devRaw summary');
       }
       if (v === 'config') await page.locator('#configText', { hasText: 'gateway' }).waitFor();
-      const wide = await page.evaluate(() => {
+      const wide = (await page.evaluate(`(() => {
         const w = document.documentElement.clientWidth;
-        const out: string[] = [];
-        if (document.documentElement.scrollWidth > w) out.push(`document ${document.documentElement.scrollWidth}`);
+        const out = [];
+        if (document.documentElement.scrollWidth > w) out.push('document ' + document.documentElement.scrollWidth);
         for (const el of document.querySelectorAll('body *')) {
           const r = el.getBoundingClientRect();
-          if (r.width > 0 && (r.right > w + 0.5 || r.left < -0.5)) out.push(`${el.tagName}#${el.id}.${el.className} ${r.left}-${r.right}`);
+          if (r.width > 0 && (r.right > w + 0.5 || r.left < -0.5)) out.push(el.tagName + '#' + el.id + '.' + el.className + ' ' + r.left + '-' + r.right);
         }
         return out;
-      });
+      })()`)) as string[];
       expect(wide, v).toEqual([]);
       await page.screenshot({ path: join(SHOT_DIR, `390-${v}.png`), fullPage: true });
     }
