@@ -51,6 +51,9 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 
 export class WardgateError extends Error {
+  WG_ERR_COMMAND: 'a command action or its bookkeeping failed (the command is answered with reason failed)',
+  WG_ERR_COMMANDS_SUBSCRIBE: 'the broker refused the subscription to this gateway’s cmd/ topics (check its ACL)',
+  WG_ERR_COMMANDS_KEY: 'a command key file or public key could not be read',
   readonly code: ErrorCode;
   constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
     super(detail ? `${ERRORS[code]}: ${detail}` : ERRORS[code], options);

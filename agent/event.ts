@@ -32,6 +32,8 @@ export const CATALOGUE = {
   'camera.auth_failed': 'high',
   'camera.clock_drift': 'normal',
   'camera.image_stale': 'high',
+  'camera.image_stale_cleared': 'normal',
+  'camera.clock_drift_cleared': 'low',
   'ups.on_battery': 'high',
   'ups.on_mains': 'normal',
   'ups.low_battery': 'critical',
@@ -45,10 +47,22 @@ export const CATALOGUE = {
   'gateway.publish_rejected': 'high',
   'gateway.disk_low': 'high',
   'gateway.undervoltage': 'high',
+  // Issue 9: the box's own health (the cleared events let a dashboard close what it opened).
+  'gateway.undervoltage_cleared': 'normal',
+  'gateway.throttled': 'high',
+  'gateway.throttled_cleared': 'normal',
+  'gateway.disk_low_cleared': 'normal',
+  'gateway.temperature_high': 'high',
+  'gateway.temperature_high_cleared': 'normal',
   'device.offline': 'high',
   'device.online': 'normal',
   'command.executed': 'normal',
   'command.rejected': 'high',
+  // Issue 10: the control room's receipt, its absence, and the box's own path.
+  'alarm.acknowledged': 'normal',
+  'alarm.unacknowledged': 'high',
+  'gateway.uplink_lost': 'high',
+  'gateway.uplink_restored': 'normal',
 } as const satisfies Record<string, Severity>;
 
 export type EventType = keyof typeof CATALOGUE;

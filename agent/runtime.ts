@@ -6,6 +6,7 @@ import { GpioDriver, type GpioReadingValue, type OutputSpec } from '../drivers/g
 import { type GpioBackendKind, loadGpioBackendFactory } from '../drivers/gpio/index.js';
 import type { Reading } from '../drivers/types.js';
 import { ActionEngine } from './actions/engine.js';
+import { CommandUnit, commandSubscription } from './commands/unit.js';
 import { OutputBank, type OutputState } from './actions/outputs.js';
 import { outputAndActionWarnings } from './actions/validate.js';
 import { Alarms, alarmDeviceInfo } from './alarms.js';
@@ -56,6 +57,8 @@ export class Agent {
   readonly actions: ActionEngine;
   readonly topicCtx: TopicContext;
   readonly startedAt = Date.now();
+  /** Signed commands, the control room's acknowledgement with escalation, the path monitor (issue 10). */
+  readonly commands: CommandUnit;
   /** Recent durable events per device and the live tap of the page (issue 11). */
   readonly history = new EventHistory();
   /** Active alarms; the control room's `alarm.ack` records who acknowledged here (agent/alarms.ts). */
@@ -123,6 +126,7 @@ export class Agent {
       },
       offlineStatus: (reason) => JSON.stringify(this.statusPayload('offline', reason)),
       failbackSec: config.mqtt.failbackSec,
+      ...commandSubscription(config),
       log: log.child({ unit: 'uplink' }),
     });
 
@@ -208,6 +212,7 @@ export class Agent {
         this.history.add(accepted);
       });
     });
+    this.commands = new CommandUnit(this);
   }
 
   /** Open the outbox, connect, start the drivers. Resolves when the agent is READY. */
@@ -287,6 +292,7 @@ export class Agent {
     // wait for an fsync (milliseconds on SD/eMMC, DESIGN §11) nor fail with a full disk; the event
     // itself still takes the durable path below.
     this.actions.onEvent(ev);
+    this.commands.escalation.onEvent(ev);
     return this.outbox.accept(ev);
   }
 
@@ -469,6 +475,7 @@ export class Agent {
     // says offline and waits for them (pausing here ignored them: a window of duplicates at every
     // restart).
     this.drain.finish();
+    this.commands.stop();
     try {
       const offline = JSON.stringify(this.statusPayload('offline', reason));
       await this.uplink.stop(

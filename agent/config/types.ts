@@ -139,4 +139,12 @@ export interface Config {
   /** Optional in the type so configs built in code need not name them; the schema defaults both to []. */
   outputs?: OutputConfig[];
   actions?: ActionRuleConfig[];
+  /** Signed commands (issue 10): who may do what; maxSkewSec defaults to 30, maxUnlockSec to 30. */
+  commands?: {
+    keys: Array<{ id: string; publicKey: string; allow: Array<{ action: string; devices: string[] }> }>;
+    maxSkewSec: number;
+    maxUnlockSec?: number;
+  };
+  /** A critical event not acknowledged by the control room within afterSec raises alarm.unacknowledged. */
+  escalation?: { afterSec: number };
 }

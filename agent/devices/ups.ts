@@ -10,6 +10,7 @@ import type { NutReadingValue } from '../../drivers/nut/driver.js';
 import { nutPoint } from '../../drivers/nut/driver.js';
 import { statusFlags } from '../../drivers/nut/protocol.js';
 import { runShutdownCommand } from '../../drivers/nut/shutdown.js';
+import { NUT_SIM_INPUTS } from '../../drivers/nut/sim-server.js';
 import type { Reading } from '../../drivers/types.js';
 import type { UpsConfig } from '../config/types.js';
 import type { DeviceModel, DeviceModelContext, PointBinding } from './types.js';
@@ -159,6 +160,10 @@ export class UpsModel implements DeviceModel {
         : {}),
       ...(this.lastErrorCode ? { lastErrorCode: this.lastErrorCode, lastError: this.lastError } : {}),
     };
+  }
+
+  simInputs(): string[] {
+    return this.cfg.simulate ? [...NUT_SIM_INPUTS] : [];
   }
 
   stop(): void {
