@@ -36,7 +36,40 @@ export interface OpenedDb {
   quarantined?: Quarantine;
 }
 
-function configure(db: Database.Database): void {
+/** The schema this build writes (PRAGMA user_version); older files are migrated at open. */
+export const SCHEMA_VERSION = 1;
+/** A bigger file is not rewritten at start (VACUUM would hold the start for many seconds on SD). */
+const VACUUM_AT_OPEN_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Version 1 (issue 12): incremental auto-vacuum, so that the maintenance job can hand pages freed
+ * by a drained backlog back to the disk a few at a time (`PRAGMA incremental_vacuum`) instead of the
+ * file staying at its largest size for years. Existing files need one VACUUM to switch; a file over
+ * VACUUM_AT_OPEN_MAX_BYTES (a backlog) stays at version 0 and is migrated at a later start.
+ */
+function migrate(db: Database.Database, log: Logger | undefined): void {
+  const from = db.pragma('user_version', { simple: true }) as number;
+  if (from >= SCHEMA_VERSION) return;
+  const bytes =
+    (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+  if (bytes > VACUUM_AT_OPEN_MAX_BYTES) {
+    log?.warn({ from, to: SCHEMA_VERSION, bytes }, 'outbox schema migration deferred: the file is large');
+    return;
+  }
+  db.pragma('auto_vacuum = INCREMENTAL');
+  db.exec('VACUUM'); // rewrites every page; seq is the rowid, kept as is
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  log?.info({ from, to: SCHEMA_VERSION, bytes }, 'outbox schema migrated');
+}
+
+function configure(db: Database.Database, log?: Logger): void {
+  // A new file gets incremental auto-vacuum before its first table (it cannot change after that
+  // without a VACUUM) and starts at the current schema version.
+  const fresh = (db.prepare('SELECT COUNT(*) AS n FROM sqlite_master').get() as { n: number }).n === 0;
+  if (fresh) {
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   // SQLite's automatic checkpoint runs inside the committing call, on the event loop (measured:
@@ -51,6 +84,7 @@ function configure(db: Database.Database): void {
     db.exec('ALTER TABLE events ADD COLUMN refused_ms INTEGER');
   }
   db.exec(REFUSED_INDEX);
+  migrate(db, log);
   // Touch the data so a file with a valid header but corrupt pages fails here, not mid-alarm.
   db.prepare('SELECT COUNT(*) FROM meta').get();
   db.prepare('SELECT seq FROM events ORDER BY seq DESC LIMIT 1').get();
@@ -61,7 +95,7 @@ export function openOutboxDb(path: string, log: Logger): OpenedDb {
   try {
     const db = new Database(path);
     try {
-      configure(db);
+      configure(db, log);
       return { db };
     } catch (err) {
       db.close();
@@ -76,7 +110,7 @@ export function openOutboxDb(path: string, log: Logger): OpenedDb {
       if (existsSync(path + suffix)) renameSync(path + suffix, movedTo + suffix);
     }
     const db = new Database(path);
-    configure(db);
+    configure(db, log);
     return { db, quarantined: { movedTo, reason } };
   }
 }
