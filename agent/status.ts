@@ -57,6 +57,9 @@ export function buildStatus(agent: Agent) {
     },
     drivers: agent.supervisor.health(),
     localActionsFired: agent.actions.fired,
+    // Issue 10: the box's own path (gateway.uplink_lost/restored) and the signed commands.
+    path: agent.commands.path.status(),
+    commands: agent.commands.status(),
   };
 }
 

@@ -9,6 +9,7 @@ import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { outputAndActionProblems } from '../actions/validate.js';
+import { commandProblems } from '../commands/config-check.js';
 import { shippedFile } from '../paths.js';
 import { ConfigError } from './errors.js';
 import { readAtMost } from './read-bounded.js';
@@ -107,6 +108,7 @@ function semanticProblems(doc: unknown): string[] {
     if (o) claimLine(`outputs[${i}]`, o);
   });
   problems.push(...outputAndActionProblems(root));
+  problems.push(...commandProblems(root));
   const mqtt = obj(root.mqtt);
   const b = obj(mqtt?.backoff);
   if (typeof b?.minMs === 'number' && typeof b.maxMs === 'number' && b.minMs > b.maxMs)

@@ -3,8 +3,8 @@
 
 type Loose = Record<string, unknown>;
 
-/** Made by the runtime for every device (availability), whatever its type. */
-const AVAILABILITY = ['device.offline', 'device.online'];
+/** Made by the runtime for every device (availability; the control room's receipt of its alarms), whatever its type. */
+const AVAILABILITY = ['device.offline', 'device.online', 'alarm.acknowledged', 'alarm.unacknowledged'];
 
 export function eventsEmittedBy(device: Loose): string[] | undefined {
   switch (device.type) {
@@ -26,4 +26,4 @@ export function eventsEmittedBy(device: Loose): string[] | undefined {
 }
 
 /** Event types only the gateway itself makes (never a device, never a generic input). */
-export const GATEWAY_ONLY = /^(gateway|command)\./;
+export const GATEWAY_ONLY = /^(gateway|command|alarm)\./;

@@ -45,6 +45,10 @@ export class OutboxCore {
   readonly seqJumped: { from: number; to: number } | undefined;
   readonly checkpointer: CheckpointScheduler | undefined;
   protected readonly db: Database.Database;
+  /** The same connection, for small side tables on the same disk (the command nonce store, issue 10). */
+  get database(): Database.Database {
+    return this.db;
+  }
   protected readonly reservation: SeqReservation;
   protected readonly mirror: LaneMirror;
   protected closed = false;

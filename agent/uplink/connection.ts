@@ -22,6 +22,8 @@ export interface AttemptHooks {
   end(e: AttemptEnd): void;
   /** Runs a handler behind the uplink's error boundary, and only while this attempt is current. */
   live(what: string, fn: () => void): void;
+  /** A publish on a topic the agent subscribed to (`accepts`): the signed commands. */
+  message?(topic: string, payload: Buffer): void;
 }
 
 /** CONNACK codes meaning "I do not speak this protocol version" (3.1.1: 1, MQTT 5: 0x84). */
@@ -72,9 +74,11 @@ export function openConnection(
       reason = `broker sent DISCONNECT ${reasonName(rc)}`;
     }),
   );
-  client.on('message', (topic) =>
+  client.on('message', (topic, payload) =>
     hooks.live('message', () => {
-      if (!accepts(topic)) inbound.unsolicited++; // 3.1.1 cannot refuse: counted, never kept
+      // 3.1.1 cannot refuse what nobody subscribed to: counted, never kept.
+      if (accepts(topic)) hooks.message?.(topic, payload);
+      else inbound.unsolicited++;
     }),
   );
   client.on('error', (err) =>

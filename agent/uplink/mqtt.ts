@@ -27,14 +27,17 @@ export interface UplinkOptions extends ConnectionSettings {
   offlineStatus?: (reason: string) => string;
   /** On a later broker in the list, probe the first every this many seconds and return to it (0: never). */
   failbackSec?: number;
-  /** Topics the agent subscribed to; a publish on any other is refused (none today). */
+  /** Topics the agent subscribed to; a publish on any other is refused. */
   accepts?: (topic: string) => boolean;
+  /** Subscribed (QoS 1) after every CONNACK: the clean session forgets it (`{prefix}/{gw}/cmd/#`). */
+  subscribe?: string;
   log: Logger;
 }
 
 interface UplinkEvents {
   connect: [info: { url: string; protocolVersion: 4 | 5 }];
   disconnect: [err: Error | undefined];
+  message: [topic: string, payload: Buffer];
 }
 
 /** Of a stop's budget, kept for the DISCONNECT itself after waiting for late PUBACKs. */
@@ -118,9 +121,11 @@ export class Uplink extends EventEmitter<UplinkEvents> {
         const obj = { url: redactUrl(url), protocolVersion };
         this.report.log1(url, 'up', 'info', obj, 'broker connected');
         if (protocolVersion === 5) this.report.forget(`v5:${url}`);
+        if (this.opts.subscribe) this.subscribe(client, this.opts.subscribe);
         this.notify('connect', { url, protocolVersion });
         if (this.brokerIndex > 0) this.watchPrimary(gen);
       },
+      message: (topic, payload) => this.notify('message', topic, payload),
       end: (e) => {
         if (e.refusedV5 && this.opts.protocol === 'auto') {
           const obj = { url: redactUrl(url), reason: e.reason };
@@ -134,6 +139,14 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       },
     });
     this.client = client;
+  }
+
+  private subscribe(client: MqttClient, filter: string): void {
+    client.subscribe(filter, { qos: 1 }, (err, granted) => {
+      const code = granted?.[0]?.qos;
+      if (err || code === undefined || code >= 0x80)
+        this.opts.log.error({ code: 'WG_ERR_COMMANDS_SUBSCRIBE', filter, err, reasonCode: code }, 'subscribe refused');
+    });
   }
 
   private onDown(client: MqttClient, url: string, wasConnected: boolean, reason: string, takenOver: boolean): void {

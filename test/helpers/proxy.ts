@@ -6,6 +6,8 @@ export class CuttableProxy {
   private readonly pairs = new Set<[Socket, Socket]>();
   port = 0;
   cuts = 0;
+  /** Bytes are swallowed, connections left open: a path that went silent (issue 10's keepalive tests). */
+  private silent = false;
 
   constructor(
     private readonly targetPort: number,
@@ -19,8 +21,13 @@ export class CuttableProxy {
       this.pairs.add(pair);
       client.setNoDelay(true);
       upstream.setNoDelay(true);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      if (this.silent) {
+        client.resume(); // read and drop: nothing reaches the broker, nothing comes back
+        upstream.resume();
+      } else {
+        client.pipe(upstream);
+        upstream.pipe(client);
+      }
       const close = () => {
         client.destroy();
         upstream.destroy();
@@ -48,6 +55,23 @@ export class CuttableProxy {
     this.pairs.clear();
     if (n > 0) this.cuts++;
     return n;
+  }
+
+  /** Go silent: every open and new connection stays up but carries nothing (a dead route, no RST). */
+  silence(): void {
+    this.silent = true;
+    for (const [a, b] of this.pairs) {
+      a.unpipe(b);
+      b.unpipe(a);
+      a.resume();
+      b.resume();
+    }
+  }
+
+  /** End the silence: the silent connections are reset, new ones carry data again. */
+  restore(): void {
+    this.silent = false;
+    this.cut();
   }
 
   get connections(): number {
