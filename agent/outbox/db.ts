@@ -84,7 +84,13 @@ function configure(db: Database.Database, log?: Logger): void {
     db.exec('ALTER TABLE events ADD COLUMN refused_ms INTEGER');
   }
   db.exec(REFUSED_INDEX);
-  migrate(db, log);
+  try {
+    migrate(db, log);
+  } catch (err) {
+    // VACUUM needs room for a second copy of the file: on a full disk it fails and leaves the file
+    // as it was. That is no reason to quarantine a good database (its queued alarms would go aside).
+    log?.warn({ err }, 'outbox schema migration failed; the file stays as it is and is migrated at a later start');
+  }
   // Touch the data so a file with a valid header but corrupt pages fails here, not mid-alarm.
   db.prepare('SELECT COUNT(*) FROM meta').get();
   db.prepare('SELECT seq FROM events ORDER BY seq DESC LIMIT 1').get();
