@@ -29,7 +29,7 @@ export class TokenAuth {
 
   constructor(tokenHashes: string[], lockout: LockoutOptions = TOKEN_LOCKOUT, log?: Logger) {
     this.hashes = tokenHashes.map((h) => Buffer.from(h.slice('sha256:'.length), 'hex'));
-    this.failures = new Lockouts('address', lockout, log);
+    this.failures = new Lockouts('address', lockout, log, 'bearer token');
   }
 
   /** Whether `token` is one of the configured ones (constant time per configured token). */
@@ -43,8 +43,9 @@ export class TokenAuth {
    * many wrong tokens from this address).
    */
   check(authorization: string | undefined, address: string, now = Date.now()): 'ok' | 'denied' | 'locked' | 'none' {
-    if (this.failures.lockedFor(address, now) > 0) return 'locked';
+    // No token: not a token failure, and a signed-in browser on a locked address still works.
     if (!authorization) return 'none';
+    if (this.failures.lockedFor(address, now) > 0) return 'locked';
     const m = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (m?.[1] && this.matches(m[1])) {
       this.failures.succeed(address);

@@ -28,6 +28,8 @@ export class Lockouts {
     readonly what: string,
     private readonly opts: LockoutOptions,
     private readonly log?: Logger,
+    /** What is being checked, for the log line: `sign-in`, `bearer token`. */
+    private readonly label = 'sign-in',
   ) {}
 
   get tracked(): number {
@@ -62,7 +64,7 @@ export class Lockouts {
           lockedForSec: this.opts.lockMs / 1000,
           ...context,
         },
-        `${this.what} locked out after repeated failures`,
+        `${this.label}: ${this.what} locked out after repeated failures`,
       );
       return true;
     }
