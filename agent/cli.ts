@@ -13,7 +13,10 @@ const USAGE = `usage:
                                       error, exit 78 if invalid
   wardgate token                      make a web API token and the sha256 line for the config
   wardgate passwd                     hash a technician password with scrypt (asked twice without echo
-                                      on a terminal, else the first line of stdin) for web.users`;
+                                      on a terminal, else the first line of stdin) for web.users
+  wardgate keygen --out DIR --id ID   command-signing key (DIR/ID.key); prints the commands.keys entry
+  wardgate sign --key FILE --key-id ID --device DEV --action ACTION [--args JSON] [--ttl SEC]
+                                      print a signed command envelope (JSON) for cmd/DEV`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -67,6 +70,10 @@ async function main(argv: string[]): Promise<number> {
       );
       return 0;
     }
+    case 'keygen':
+      return (await import('./commands/cli-keys.js')).keygen(rest);
+    case 'sign':
+      return (await import('./commands/cli-keys.js')).sign(rest);
     case 'passwd': {
       // Asks twice without echo on a terminal; reads the first line of stdin otherwise.
       const { readNewPassword } = await import('./web/passwd-prompt.js');
