@@ -85,9 +85,20 @@ export class Lockouts {
     }
     const max = this.opts.maxTracked ?? 4096;
     while (this.entries.size > max) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
+      // Forget a key that is not locked out if one is near the front: a flood of new addresses must
+      // not free an address that is locked (it would be a way to unlock it). Bounded scan: O(1).
+      let victim: string | undefined;
+      let scanned = 0;
+      for (const [k, e] of this.entries) {
+        victim ??= k;
+        if (e.lockedUntil <= now) {
+          victim = k;
+          break;
+        }
+        if (++scanned >= 32) break;
+      }
+      if (victim === undefined) break;
+      this.entries.delete(victim);
     }
   }
 }
