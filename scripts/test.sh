@@ -19,6 +19,7 @@ declare -A PEERS=(
   [/usr/bin/systemd-analyze]=systemd
   [/usr/bin/openssl]=openssl
   [/usr/bin/chromium]=chromium
+  [/usr/bin/script]=bsdutils
   [/lib/nut/upsd]=nut-server
 )
 # A header is present when it exists; a command when it can be run.

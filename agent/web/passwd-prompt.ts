@@ -6,10 +6,11 @@ export const MIN_PASSWORD = 8;
 
 function askHidden(prompt: string): Promise<string> {
   const { stdin, stderr } = process;
-  stderr.write(prompt);
   return new Promise((resolve, reject) => {
     let typed = '';
+    // Echo off before the prompt shows: anything typed after it must never reach the screen.
     stdin.setRawMode(true);
+    stderr.write(prompt);
     stdin.resume();
     stdin.setEncoding('utf8');
     const done = (err?: Error) => {
