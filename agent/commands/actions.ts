@@ -17,8 +17,12 @@ export interface ActionContext {
   log: Logger;
   /** alarm.ack: finds the alarm, acknowledges it, lights the LED, records `alarm.acknowledged`. */
   ackAlarm(ref: { id?: string; seq?: number }, device: string, by: string, commandId: string): Record<string, unknown>;
-  /** door.unlock through the door driver, if this build has one. */
-  unlockDoor?(device: string, seconds: number, by: string): Promise<Record<string, unknown>>;
+  /** door.unlock through the door model and its driver's write; undefined seconds: the door's unlockSec. */
+  unlockDoor(device: string, seconds: number | undefined, by: string): Promise<Record<string, unknown>>;
+  /** config.reload (issue 12's Agent.reload), when this build has it. */
+  reload?(by: string): Promise<Record<string, unknown>>;
+  /** log.level through the agent (issue 12's Agent.setLogLevel), when this build has it. */
+  setLogLevel?(level: string, by: string): Record<string, unknown>;
   /** Longest door.unlock allowed (commands.maxUnlockSec). */
   maxUnlockSec: number;
   /** The page's walk test (agent/walktest.ts); its errors (one running already, none running) refuse. */
@@ -130,9 +134,8 @@ export function commandActions(ctx: ActionContext): { actions: Map<string, Comma
       int(args, 'seconds', 1, 3600);
     },
     async run(env, by) {
-      if (!ctx.unlockDoor) throw new CommandRejected('unsupported', 'this gateway has no door driver');
-      const seconds = (env.args.seconds as number | undefined) ?? 5;
-      if (seconds > ctx.maxUnlockSec)
+      const seconds = env.args.seconds as number | undefined;
+      if (seconds !== undefined && seconds > ctx.maxUnlockSec)
         throw new CommandRejected(
           'not-allowed',
           `seconds ${seconds} is over commands.maxUnlockSec (${ctx.maxUnlockSec})`,
@@ -147,7 +150,8 @@ export function commandActions(ctx: ActionContext): { actions: Map<string, Comma
       if (typeof args.level !== 'string' || !LOG_LEVELS.includes(args.level))
         malformed(`args.level: must be one of ${LOG_LEVELS.join(', ')}`);
     },
-    async run(env) {
+    async run(env, by) {
+      if (ctx.setLogLevel) return ctx.setLogLevel(env.args.level as string, by);
       const from = ctx.log.level;
       ctx.log.level = env.args.level as string; // children follow (pino loggers inherit by prototype)
       return { from, to: ctx.log.level };
@@ -162,7 +166,19 @@ export function commandActions(ctx: ActionContext): { actions: Map<string, Comma
     },
   });
   // Not faked: refused with a reason the control room can read (README: Commands).
-  actions.set('config.reload', unsupported('config.reload', 'live reload is not in this build (issue 12)'));
+  const reload = ctx.reload;
+  actions.set(
+    'config.reload',
+    reload
+      ? {
+          check(args, device) {
+            gatewayOnly(device, 'config.reload');
+            only(args, []);
+          },
+          run: (_env, by) => reload(by),
+        }
+      : unsupported('config.reload', 'live reload is not in this build (issue 12)'),
+  );
   const walk = ctx.walkTest;
   if (!walk) {
     actions.set('walktest.start', unsupported('walktest.start', 'walk test mode is not in this build'));

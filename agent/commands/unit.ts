@@ -2,6 +2,7 @@
 // (alarm.ack) with its escalation, and the path monitor. The runtime creates one, feeds it every
 // event on the alarm path (onEvent) and the uplink's connect/disconnect/message, and stops it.
 import type { Config } from '../config/types.js';
+import { errorCode, errorMessage } from '../errors.js';
 import { type MakeEventInput, makeEvent, type NewEvent } from '../event.js';
 import type { Agent } from '../runtime.js';
 import { redactUrl } from '../uplink/net.js';
@@ -14,6 +15,41 @@ import { NonceStore } from './nonces.js';
 import { type CommandResult, CommandRouter } from './router.js';
 
 const PRUNE_EVERY_MS = 60_000;
+
+/** What door.unlock needs of a door model (agent/devices/door.ts). */
+interface DoorLike {
+  type: string;
+  unlock(forSec: number | undefined, by: string): Promise<Record<string, unknown>>;
+}
+
+/**
+ * Issue 12's reload and log level, used when the Agent has them (they arrive in their own commit;
+ * until then config.reload is refused as unsupported and log.level sets the logger directly).
+ */
+function optionalHooks(agent: Agent): {
+  reload?: (by: string) => Promise<Record<string, unknown>>;
+  setLogLevel?: (level: string, by: string) => Record<string, unknown>;
+} {
+  const a = agent as unknown as {
+    reload?: (
+      source: 'command',
+      by?: string,
+    ) => Promise<{ ok: boolean; outcome: string; changes: unknown[]; error?: { code: string; message: string } }>;
+    setLogLevel?: (level: string, by?: string) => { from: string; to: string };
+  };
+  const hooks: ReturnType<typeof optionalHooks> = {};
+  const reload = a.reload;
+  if (typeof reload === 'function')
+    hooks.reload = async (by) => {
+      const r = await reload.call(agent, 'command', by);
+      if (!r.ok)
+        throw new CommandRejected('failed', `${r.error?.code ?? r.outcome}: ${r.error?.message ?? 'reload refused'}`);
+      return { outcome: r.outcome, changes: r.changes };
+    };
+  const setLogLevel = a.setLogLevel;
+  if (typeof setLogLevel === 'function') hooks.setLogLevel = (level, by) => setLogLevel.call(agent, level, by);
+  return hooks;
+}
 
 /** The uplink options for commands: subscribe to this gateway's `cmd/#` only when keys are configured. */
 export function commandSubscription(config: Config): { subscribe?: string; accepts?: (topic: string) => boolean } {
@@ -67,6 +103,8 @@ export class CommandUnit {
       log,
       maxUnlockSec: cmds.maxUnlockSec ?? 30,
       ackAlarm: (ref, device, by, commandId) => this.ackAlarm(ref, device, by, commandId),
+      unlockDoor: (device, seconds, by) => this.unlockDoor(device, seconds, by),
+      ...optionalHooks(agent),
       walkTest: {
         start: (args, by) => {
           const run = agent.walkTests.start({
@@ -165,6 +203,18 @@ export class CommandUnit {
       }),
     );
     return { alarmId: alarm.id, alarmSeq: seq, ledLit };
+  }
+
+  private async unlockDoor(device: string, seconds: number | undefined, by: string): Promise<Record<string, unknown>> {
+    const model = this.agent.devices.devices.get(device)?.model as Partial<DoorLike> | undefined;
+    if (!model || model.type !== 'door' || typeof model.unlock !== 'function')
+      throw new CommandRejected('unknown-target', `no door "${device}" on this gateway`);
+    try {
+      return await (seconds === undefined ? model.unlock(undefined, by) : model.unlock(seconds, by));
+    } catch (err) {
+      // Offline controller, over the door's own maxUnlockSec, no release output: said as it is.
+      throw new CommandRejected('failed', `${errorCode(err) ?? 'error'}: ${errorMessage(err)}`);
+    }
   }
 
   private publishResult(device: string, r: CommandResult): void {

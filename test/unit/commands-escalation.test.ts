@@ -9,7 +9,7 @@ const ev = (id: string, severity = 'critical', data: Record<string, unknown> = {
   id,
   device: 'panic-1',
   deviceType: 'panic-button',
-  type: 'panic.pressed',
+  type: 'panic.pressed' as const,
   severity: severity as 'critical',
   ts: new Date().toISOString(),
   data,
