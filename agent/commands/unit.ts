@@ -207,7 +207,7 @@ export class CommandUnit {
 
   private async unlockDoor(device: string, seconds: number | undefined, by: string): Promise<Record<string, unknown>> {
     const model = this.agent.devices.devices.get(device)?.model as Partial<DoorLike> | undefined;
-    if (!model || model.type !== 'door' || typeof model.unlock !== 'function')
+    if (model?.type !== 'door' || typeof model.unlock !== 'function')
       throw new CommandRejected('unknown-target', `no door "${device}" on this gateway`);
     try {
       return await (seconds === undefined ? model.unlock(undefined, by) : model.unlock(seconds, by));
