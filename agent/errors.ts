@@ -44,6 +44,9 @@ export const ERRORS = {
   WG_ERR_HTTP_CONNECTION_LIMIT: 'web connection limit reached; new connections are refused',
   WG_ERR_HTTP_SERVER: 'web server error (e.g. accept failed: out of file descriptors)',
   WG_ERR_JOB_FAILED: 'a periodic job or event handler failed; it runs again at its next turn',
+  WG_ERR_COMMAND: 'a command action or its bookkeeping failed (the command is answered with reason failed)',
+  WG_ERR_COMMANDS_SUBSCRIBE: 'the broker refused the subscription to this gateway’s cmd/ topics (check its ACL)',
+  WG_ERR_COMMANDS_KEY: 'a command key file or public key could not be read',
   WG_ERR_UNCAUGHT: 'an error escaped every handler (logged; the process decides to continue or restart)',
   WG_ERR_INTERNAL: 'internal error (see the log)',
 } as const;
@@ -51,9 +54,6 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 
 export class WardgateError extends Error {
-  WG_ERR_COMMAND: 'a command action or its bookkeeping failed (the command is answered with reason failed)',
-  WG_ERR_COMMANDS_SUBSCRIBE: 'the broker refused the subscription to this gateway’s cmd/ topics (check its ACL)',
-  WG_ERR_COMMANDS_KEY: 'a command key file or public key could not be read',
   readonly code: ErrorCode;
   constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
     super(detail ? `${ERRORS[code]}: ${detail}` : ERRORS[code], options);

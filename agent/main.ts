@@ -95,6 +95,13 @@ export async function run(configPath: string): Promise<number> {
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    // A device asked for the stop (UPS low battery): the same clean path, then exit.
+    running.agent.stopRequestHandler = (reason) => {
+      log.warn({ reason }, 'stopping');
+      notify('STOPPING=1', log);
+      stopWatchdog();
+      return running.stop(reason).finally(() => resolve());
+    };
   });
   log.flush?.();
   // Nothing left open after a clean stop (a socket to a broker that never answers, a client of

@@ -1,6 +1,8 @@
 // Prometheus text at /metrics. A registry per agent (tests run several in one process); gauges are
 // read at scrape time from the live objects, so the alarm path does no metrics work.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BoxSample } from '../drivers/system/probe.js';
+import { boxGauges } from './devices/gateway-health-metrics.js';
 
 export interface MetricsSources {
   lanes: () => Array<{ lane: string; depth: number; bytes: number; oldestAgeMs: number | null; refused?: number }>;
@@ -10,6 +12,8 @@ export interface MetricsSources {
   devicesOnline: () => Array<{ id: string; online: boolean }>;
   driverRestarts: () => Record<string, number>;
   lastSeq: () => number;
+  /** The box's last health sample (issue 9). */
+  box?: () => BoxSample | undefined;
 }
 
 export class Metrics {
@@ -144,5 +148,6 @@ export class Metrics {
         for (const [driver, n] of Object.entries(src.driverRestarts())) this.set({ driver }, n);
       },
     });
+    if (src.box) boxGauges(r, src.box);
   }
 }

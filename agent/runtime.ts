@@ -14,6 +14,7 @@ import { bootId, type ClockConfig, isClockSynced, uptimeMs } from './clock.js';
 import { resolveSecret } from './config/secrets.js';
 import type { Config } from './config/types.js';
 import { driverKinds } from './devices/driver-kinds.js';
+import { BOX_HEALTH_DEFAULTS, GatewayHealth } from './devices/gateway-health.js';
 import type { DriverKind } from './devices/kinds.js';
 import { type DeviceEntry, DeviceRegistry } from './devices/registry.js';
 import type { ModelEvent } from './devices/types.js';
@@ -61,6 +62,8 @@ export class Agent {
   readonly commands: CommandUnit;
   /** Recent durable events per device and the live tap of the page (issue 11). */
   readonly history = new EventHistory();
+  /** The box's own health (issue 9): sampled on a timer, read by `health`, the page and /metrics. */
+  readonly boxHealth: GatewayHealth;
   /** Active alarms; the control room's `alarm.ack` records who acknowledged here (agent/alarms.ts). */
   readonly alarms: Alarms;
   readonly walkTests: WalkTests;
@@ -192,6 +195,7 @@ export class Agent {
       driverRestarts: () =>
         Object.fromEntries(Object.entries(this.supervisor.health()).map(([k, v]) => [k, v.restarts])),
       lastSeq: () => this.outbox.lastSeq,
+      box: () => this.boxHealth?.lastSample,
     });
     this.outbox.onAccepted((accepted) => this.metrics.countAccepted(accepted));
     this.alarms = new Alarms((id) => alarmDeviceInfo(this, id));
@@ -213,6 +217,12 @@ export class Agent {
       });
     });
     this.commands = new CommandUnit(this);
+    this.boxHealth = new GatewayHealth({
+      config: config.health ?? BOX_HEALTH_DEFAULTS,
+      diskPath: config.gateway.dataDir,
+      emit: (ev) => this.guarded('box health event', () => this.accept(this.gatewayEvent(ev))),
+      log: log.child({ unit: 'box-health' }),
+    });
   }
 
   /** Open the outbox, connect, start the drivers. Resolves when the agent is READY. */
@@ -261,6 +271,10 @@ export class Agent {
     };
     every(config.mqtt.healthIntervalSec * 1000, 'health', () => this.retained.publishHealth(this.healthPayload()));
     every(5000, 'clock check', () => this.checkClock());
+    this.guarded('box health', () => this.boxHealth.sample());
+    every((config.health?.intervalSec ?? BOX_HEALTH_DEFAULTS.intervalSec) * 1000, 'box health', () =>
+      this.boxHealth.sample(),
+    );
     every(60_000, 'outbox eviction by age', () => this.outbox.evictByAge());
   }
 
@@ -441,6 +455,18 @@ export class Agent {
     const model = this.devices.devices.get(deviceId)?.model;
     if (!model?.acknowledge) throw new WardgateError('WG_ERR_HTTP_NOT_FOUND', `no device ${deviceId} to acknowledge`);
     return model.acknowledge();
+  }
+
+  /**
+   * Who carries out a stop a device asked for: `wardgate run` sets it (page closed too, then the
+   * process exits); without it the agent stops alone (tests, embedded use).
+   */
+  stopRequestHandler: ((reason: string) => Promise<void>) | undefined;
+
+  /** A device asked for a clean stop (UPS low battery, issue 9). Resolves once stopped. */
+  requestStop(device: string, reason: string): Promise<void> {
+    this.log.warn({ device, reason }, 'a device asked the gateway to stop');
+    return (this.stopRequestHandler ?? ((r: string) => this.stop(r)))(reason);
   }
 
   /**

@@ -60,6 +60,8 @@ export function buildStatus(agent: Agent) {
     // Issue 10: the box's own path (gateway.uplink_lost/restored) and the signed commands.
     path: agent.commands.path.status(),
     commands: agent.commands.status(),
+    // Issue 9: temperature, load, memory, outbox disk, uptime, Pi firmware flags ("unknown" if absent).
+    box: agent.boxHealth.snapshot(),
   };
 }
 

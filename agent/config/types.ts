@@ -63,7 +63,44 @@ export interface InputDeviceConfig {
   inactive: InputTransitionConfig;
 }
 
-export type DeviceConfig = PanicButtonConfig | FirePanelConfig | InputDeviceConfig;
+/** An ONVIF camera watched for health (issue 9); `covers` is the area a patrol must watch while it is dark. */
+export interface CameraConfig {
+  id: string;
+  type: 'camera';
+  name?: string;
+  location?: string;
+  covers: string;
+  onvif: { host: string; port: number; username?: string; password?: Secret };
+  checkSec: number;
+  timeoutMs: number;
+  /** Camera clock minus ours beyond this (either way) raises camera.clock_drift. */
+  maxClockDriftSec: number;
+  /** Hash the snapshot each check; unchanged for staleChecks checks → camera.image_stale. */
+  snapshot?: { staleChecks: number };
+  /** Demo/tests: an in-process ONVIF responder instead of `onvif.host` (switchable from the page). */
+  simulate?: boolean;
+}
+
+/** A UPS behind NUT's upsd (issue 9). */
+export interface UpsConfig {
+  id: string;
+  type: 'ups';
+  name?: string;
+  location?: string;
+  nut: { host: string; port: number; ups: string; username?: string; password?: Secret; timeoutMs?: number };
+  pollSec: number;
+  /** On low battery (or runtime below runtimeSec): stop cleanly, then optionally run shutdownCommand. */
+  onLowBattery: { stop: boolean; runtimeSec?: number; shutdownCommand?: string[] };
+  /** Demo/tests: an in-process NUT server instead of `nut.host` (switchable from the page). */
+  simulate?: boolean;
+}
+
+export type DeviceConfig =
+  | PanicButtonConfig
+  | FirePanelConfig
+  | InputDeviceConfig
+  | CameraConfig
+  | UpsConfig;
 
 /** A GPIO output (sounder, strobe, LED, relay). `initial`/`active` are logical (activeLow applied). */
 export interface OutputConfig {
@@ -147,4 +184,6 @@ export interface Config {
   };
   /** A critical event not acknowledged by the control room within afterSec raises alarm.unacknowledged. */
   escalation?: { afterSec: number };
+  /** The box's own health (issue 9), sampled every intervalSec; the schema gives the defaults. */
+  health?: { intervalSec: number; diskLowPercent: number; tempHighC: number };
 }
