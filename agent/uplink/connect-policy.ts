@@ -19,6 +19,12 @@ export interface ConnectPolicyOptions extends BackoffOptions {
   quickDropMs?: number;
   /** Quick drops in a row that mean someone else holds this client id. */
   takeoverDrops?: number;
+  /**
+   * The delay (ceiling, jittered in [t/2, t]) while the session is taken over (default 30 s). The
+   * ordinary cap (`maxMs`) is seconds, so a broker that comes back is used at once (issue 13); a
+   * fight over one client id is not something retrying sooner can win.
+   */
+  takeoverMs?: number;
 }
 
 export const TAKEOVER_HINT =
@@ -68,8 +74,11 @@ export class ConnectPolicy {
     if (upMs < (this.opts.quickDropMs ?? 5000)) this.quickDrops++;
     else this.quickDrops = 0;
     if (takeover || this.quickDrops >= (this.opts.takeoverDrops ?? 3)) this.takenOver = true;
-    if (this.takenOver) this.backoff.saturate();
-    return this.backoff.next();
+    if (!this.takenOver) return this.backoff.next();
+    this.backoff.saturate();
+    this.backoff.next(); // counted as an attempt, like any other
+    const t = Math.max(this.opts.takeoverMs ?? 30_000, this.opts.maxMs);
+    return Math.round(t / 2 + (t / 2) * (this.opts.random ?? Math.random)());
   }
 
   /** Connections in a row that ended within quickDropMs of their CONNACK. */

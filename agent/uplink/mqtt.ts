@@ -21,8 +21,11 @@ export type { UplinkStats } from './report.js';
 export interface UplinkOptions extends ConnectionSettings {
   brokers: string[];
   protocol: 'auto' | '5' | '3.1.1';
-  /** stableMs: a connection up this long resets the backoff (default 30 s). */
-  backoff: { minMs: number; maxMs: number; stableMs?: number };
+  /**
+   * stableMs: a connection up this long resets the backoff (default 30 s); takeoverMs: the delay
+   * while another client holds our session (default 30 s).
+   */
+  backoff: { minMs: number; maxMs: number; stableMs?: number; takeoverMs?: number };
   /** The retained status to leave on a broker this uplink leaves on purpose (fail-back). */
   offlineStatus?: (reason: string) => string;
   /** On a later broker in the list, probe the first every this many seconds and return to it (0: never). */

@@ -68,12 +68,18 @@ describe('ConnectPolicy', () => {
     expect(first).toBeLessThanOrEqual(opts.minMs);
   });
 
-  it('MQTT 5 DISCONNECT 0x8E: taken over at once, retried at the longest delay', () => {
+  it('MQTT 5 DISCONNECT 0x8E: taken over at once, retried at the takeover delay (default 30 s), not the short cap', () => {
     const p = new ConnectPolicy({ ...opts, random: () => 0 });
     p.connected();
     vi.advanceTimersByTime(60_000); // even after a long, stable connection
-    expect(p.dropped(true)).toBe(opts.maxMs / 2);
+    expect(p.dropped(true)).toBe(15_000);
     expect(p.takenOver).toBe(true);
+    const q = new ConnectPolicy({ ...opts, takeoverMs: 8000, random: () => 1 });
+    q.connected();
+    expect(q.dropped(true)).toBe(8000);
+    // An outage is not a takeover: its retries stay within the short cap.
+    const r = new ConnectPolicy({ ...opts, random: () => 1 });
+    for (let i = 0; i < 10; i++) expect(r.failed()).toBeLessThanOrEqual(opts.maxMs);
   });
 
   it('no DISCONNECT 0x8E (3.1.1, Mosquitto 2.0.11): three drops in a row within seconds of CONNACK mean a takeover; a stable connection clears it', () => {
@@ -87,7 +93,7 @@ describe('ConnectPolicy', () => {
     }
     p.connected();
     vi.advanceTimersByTime(300);
-    expect(p.dropped(false)).toBe(opts.maxMs / 2);
+    expect(p.dropped(false)).toBe(15_000);
     expect(p.takenOver).toBe(true);
     p.connected();
     vi.advanceTimersByTime(opts.stableMs);
