@@ -14,6 +14,8 @@ export class AgentProcess {
   constructor(
     private readonly configPath: string,
     private readonly extraEnv: Record<string, string> = {},
+    /** Another build's bin/wardgate.js (the upgrade test runs an installed old and new build). */
+    private readonly cli = CLI,
   ) {}
 
   static withConfig(dir: string, yaml: string): AgentProcess {
@@ -25,7 +27,7 @@ export class AgentProcess {
   async start(): Promise<this> {
     this.out = '';
     this.err = '';
-    const proc = spawn(process.execPath, [CLI, 'run', '--config', this.configPath], {
+    const proc = spawn(process.execPath, [this.cli, 'run', '--config', this.configPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...this.extraEnv },
     });
