@@ -158,6 +158,7 @@ export class Agent {
       rules: config.actions ?? [],
       outputs: this.outputBank,
       acknowledge: (device) => this.acknowledge(device),
+      command: (device, name, args) => this.deviceCommand(device, name, args),
       log: log.child({ unit: 'actions' }),
     });
     for (const warning of outputAndActionWarnings(config as unknown as Record<string, unknown>))
@@ -448,6 +449,14 @@ export class Agent {
   /** Every configured output: logical state, last change, last write error (for the page and `state/{id}`). */
   outputs(): OutputState[] {
     return this.outputBank.list();
+  }
+
+  /** A device's own command (`unlock` on a door): local actions and the commands issue use it. */
+  deviceCommand(deviceId: string, name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const model = this.devices.devices.get(deviceId)?.model;
+    if (!model?.command)
+      return Promise.reject(new WardgateError('WG_ERR_HTTP_NOT_FOUND', `device ${deviceId} takes no commands`));
+    return model.command(name, args);
   }
 
   /** The control room acknowledged a device's alarm (the `ack` command, or a local `ack-led` rule). */

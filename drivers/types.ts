@@ -32,6 +32,8 @@ export interface DriverHealth {
   counters?: Record<string, number>;
   /** Per-point detail a technician wants on the page (e.g. a line that is faulted). */
   points?: Record<string, { ok: boolean; detail?: string }>;
+  /** Driver-specific structure a technician needs (Modbus: counters per bus and unit). JSON only. */
+  detail?: Record<string, unknown>;
 }
 
 export interface Driver {

@@ -30,6 +30,8 @@ export interface ActionEngineOptions {
   outputs: OutputClaims;
   /** `ack-led`: the device that sent the event is acknowledged (Agent.acknowledge). */
   acknowledge(deviceId: string, by: string): void;
+  /** `door.unlock`: a device command (Agent.deviceCommand); rejections are logged, never thrown. */
+  command?(deviceId: string, name: string, args: Record<string, unknown>): Promise<unknown>;
   log: Logger;
 }
 
@@ -74,6 +76,15 @@ export class ActionEngine {
     this.opts.log.info({ action: index, do: rule.do, device: ev.device, type: ev.type }, 'local action');
     if (rule.do === 'ack-led') {
       this.opts.acknowledge(ev.device, by);
+      return;
+    }
+    if (rule.do === 'door.unlock') {
+      // Every door on its own: one offline controller must not keep the other fire exits locked.
+      for (const door of rule.doors) {
+        const args = { by, ...(rule.unlockSec !== undefined ? { forSec: rule.unlockSec } : {}) };
+        const p = this.opts.command?.(door, 'unlock', args) ?? Promise.reject(new Error('no device commands'));
+        p.catch((err) => this.opts.log.error({ err, action: index, door }, 'local door.unlock refused'));
+      }
       return;
     }
     const out = this.opts.outputs;

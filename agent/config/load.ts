@@ -10,6 +10,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { outputAndActionProblems } from '../actions/validate.js';
 import { commandProblems } from '../commands/config-check.js';
+import { driverKinds } from '../devices/driver-kinds.js';
 import { shippedFile } from '../paths.js';
 import { ConfigError } from './errors.js';
 import { readAtMost } from './read-bounded.js';
@@ -109,6 +110,8 @@ function semanticProblems(doc: unknown): string[] {
   });
   problems.push(...outputAndActionProblems(root));
   problems.push(...commandProblems(root));
+  // Each driver kind checks its own section (Modbus: buses, door profiles, unit clashes, unlock bounds).
+  for (const kind of driverKinds()) problems.push(...(kind.configProblems?.(root) ?? []));
   const mqtt = obj(root.mqtt);
   const b = obj(mqtt?.backoff);
   if (typeof b?.minMs === 'number' && typeof b.maxMs === 'number' && b.minMs > b.maxMs)

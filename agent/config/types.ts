@@ -1,6 +1,8 @@
 // The validated configuration, after defaults (config/wardgate.schema.json is the source of truth
 // for what a file may say; these types are what the code may rely on after validation).
+import type { BusConfig } from '../../drivers/modbus/types.js';
 import type { ClockConfig } from '../clock.js';
+import type { DoorConfig } from '../devices/door-config.js';
 import type { EventType, Severity } from '../event.js';
 
 export type Secret = string | { file: string } | { env: string };
@@ -100,7 +102,8 @@ export type DeviceConfig =
   | FirePanelConfig
   | InputDeviceConfig
   | CameraConfig
-  | UpsConfig;
+  | UpsConfig
+  | DoorConfig;
 
 /** A GPIO output (sounder, strobe, LED, relay). `initial`/`active` are logical (activeLow applied). */
 export interface OutputConfig {
@@ -124,7 +127,9 @@ interface ActionRuleBase {
 export type ActionRuleConfig =
   | (ActionRuleBase & { do: 'set'; output: string; value?: boolean; forSec?: number })
   | (ActionRuleBase & { do: 'pulse'; output: string; pulseMs?: number; gapMs?: number; count?: number })
-  | (ActionRuleBase & { do: 'ack-led' });
+  | (ActionRuleBase & { do: 'ack-led' })
+  /** Release these doors' locks (fire alarm → fire-exit doors), each for unlockSec or its own. */
+  | (ActionRuleBase & { do: 'door.unlock'; doors: string[]; unlockSec?: number });
 
 export interface Config {
   gateway: { id: string; site: string; dataDir: string; clock?: Partial<ClockConfig> };
@@ -173,6 +178,8 @@ export interface Config {
   log?: { level?: string };
   gpio?: { backend?: 'sim' | 'gpiod' | 'onoff'; chip?: string };
   devices: DeviceConfig[];
+  /** Modbus buses the doors are on (issue 8; drivers/modbus/types.ts). */
+  buses?: BusConfig[];
   /** Optional in the type so configs built in code need not name them; the schema defaults both to []. */
   outputs?: OutputConfig[];
   actions?: ActionRuleConfig[];

@@ -20,6 +20,18 @@ export function eventsEmittedBy(device: Loose): string[] | undefined {
       };
       return [t(device.active, 'input.active'), t(device.inactive, 'input.inactive'), ...AVAILABILITY];
     }
+    case 'door':
+      return [
+        'door.opened',
+        'door.closed',
+        'door.forced',
+        'door.held_open',
+        'door.locked',
+        'door.unlocked',
+        'door.controller_offline',
+        'door.controller_online',
+        ...AVAILABILITY,
+      ];
     default:
       return undefined;
   }

@@ -34,4 +34,6 @@ export interface DriverKind {
    * the device is not simulated by this kind, rejects with a coded error if the input is unknown.
    */
   simulate?(deviceId: string, input: string, active: boolean): Promise<boolean>;
+  /** What the driver knows of one device (Modbus: its bus and unit counters), for `/api/devices`. */
+  deviceDetail?(deviceId: string): Record<string, unknown> | undefined;
 }

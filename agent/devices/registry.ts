@@ -62,10 +62,15 @@ const GPIO_MODELS: Record<string, ModelFactory> = {
 export class DeviceRegistry {
   readonly devices = new Map<string, DeviceEntry>();
   private readonly byLine = new Map<string, GpioRoute>();
-  /** driver → point → the model reading it (non-GPIO drivers). */
-  private readonly byPoint = new Map<string, Map<string, PointRoute>>();
+  /** driver → point → the models reading it (non-GPIO drivers; two doors of one I/O module share its unit). */
+  private readonly byPoint = new Map<string, Map<string, PointRoute[]>>();
 
-  constructor(config: Config, log: Logger, hooks: RegistryHooks, kinds: readonly DriverKind[] = driverKinds()) {
+  constructor(
+    config: Config,
+    log: Logger,
+    hooks: RegistryHooks,
+    private readonly kinds: readonly DriverKind[] = driverKinds(),
+  ) {
     const factories: Record<string, ModelFactory> = { ...GPIO_MODELS };
     for (const kind of kinds) Object.assign(factories, kind.models);
     for (const cfg of config.devices) {
@@ -92,9 +97,9 @@ export class DeviceRegistry {
       }
       for (const p of model.points) {
         if (p.driver === 'gpio') continue;
-        let points = this.byPoint.get(p.driver);
-        if (!points) this.byPoint.set(p.driver, (points = new Map()));
-        points.set(p.point, { entry, name: p.name });
+        const points = this.byPoint.get(p.driver) ?? new Map<string, PointRoute[]>();
+        this.byPoint.set(p.driver, points);
+        points.set(p.point, [...(points.get(p.point) ?? []), { entry, name: p.name }]);
       }
     }
   }
@@ -140,11 +145,11 @@ export class DeviceRegistry {
   }
 
   /** Route one reading of a non-GPIO driver to the model that declared its point. */
-  onReading(driver: string, reading: Reading): DeviceEntry | undefined {
-    const hit = this.byPoint.get(driver)?.get(reading.point);
-    if (!hit) return undefined;
-    hit.entry.model.onReading?.(hit.name, reading);
-    return hit.entry;
+  onReading(driver: string, reading: Reading): boolean {
+    const routes = this.byPoint.get(driver)?.get(reading.point);
+    if (!routes) return false;
+    for (const r of routes) r.entry.model.onReading?.(r.name, reading);
+    return true;
   }
 
   /** Devices that read at least one point from `driver` (marked offline when it is down). */
@@ -165,7 +170,16 @@ export class DeviceRegistry {
         ? entry.model.gpioInputs.map((w) => w.name)
         : (entry.model.simInputs?.() ?? entry.model.points.map((p) => p.name)),
       state: entry.model.state(),
+      ...this.driverDetail(entry.cfg.id),
     };
+  }
+
+  private driverDetail(id: string): { driver?: Record<string, unknown> } {
+    for (const k of this.kinds) {
+      const d = k.deviceDetail?.(id);
+      if (d) return { driver: d };
+    }
+    return {};
   }
 
   stop(): void {

@@ -54,6 +54,8 @@ export interface DeviceState {
   /** Names of the model's inputs (what `POST /api/sim/{device}/{input}` takes). */
   inputs?: string[];
   state: Record<string, unknown>;
+  /** What its driver knows of it (Modbus: bus and unit counters), when the driver kind says. */
+  driver?: Record<string, unknown>;
 }
 
 /** What every model is, whatever driver it reads. */
@@ -74,6 +76,8 @@ export interface DeviceModel {
   settleMs?(): number;
   /** The control room acknowledged the alarm (lights a panic button's LED). True if an LED was lit. */
   acknowledge?(): boolean;
+  /** A command of the device (`unlock` on a door); rejects with a coded error when refused. */
+  command?(name: string, args: Record<string, unknown>): Promise<Record<string, unknown>>;
   stop(): void;
 }
 
