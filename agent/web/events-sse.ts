@@ -5,7 +5,7 @@
 // next turn so the alarm path never waits on a browser. Bounded: at most `max` streams; a stream
 // whose client stops reading (more than MAX_BUFFERED unsent) is closed.
 import type { ServerResponse } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { WgEvent } from '../event.js';
 import type { Agent } from '../runtime.js';
@@ -16,9 +16,20 @@ const MAX_BUFFERED = 512 * 1024;
 /** Events replayed to a page when it opens (the rest are on the device pages). */
 const REPLAY = 100;
 
+export interface LiveEventsOptions {
+  max: number;
+  overviewEveryMs: number;
+  /**
+   * Whether the request's sign-in still holds (checked at every overview tick): a page left open
+   * must not outlive its session's idle expiry through its stream.
+   */
+  stillSignedIn: (req: FastifyRequest) => boolean;
+}
+
 export class LiveEvents {
-  private readonly clients = new Set<ServerResponse>();
+  private readonly clients = new Map<ServerResponse, FastifyRequest>();
   private pending: WgEvent[] = [];
+  private alarmsChanged = false;
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: Array<() => void> = [];
@@ -27,18 +38,27 @@ export class LiveEvents {
     private readonly agent: Agent,
     private readonly overview: () => unknown,
     private readonly log: Logger,
-    private readonly opts: { max: number; overviewEveryMs: number } = { max: 16, overviewEveryMs: 5000 },
+    private readonly opts: LiveEventsOptions,
   ) {
     this.unsubscribe.push(
       agent.history.subscribe((events) => {
         if (this.clients.size === 0) return;
         for (const ev of events) this.pending.push(ev);
-        if (!this.scheduled) {
-          this.scheduled = true;
-          setImmediate(() => this.flush());
-        }
+        this.schedule();
+      }),
+      // A control-room acknowledgement has no event of its own here: pushed as it is recorded.
+      agent.alarms.onChange(() => {
+        if (this.clients.size === 0) return;
+        this.alarmsChanged = true;
+        this.schedule();
       }),
     );
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   get open(): number {
@@ -58,7 +78,7 @@ export class LiveEvents {
         'content-security-policy': CSP,
         'x-accel-buffering': 'no',
       });
-      this.clients.add(res);
+      this.clients.set(res, req);
       const gone = () => {
         this.clients.delete(res);
         if (this.clients.size === 0) this.stopTimer();
@@ -79,13 +99,20 @@ export class LiveEvents {
   close(): void {
     this.stopTimer();
     for (const u of this.unsubscribe) u();
-    for (const res of this.clients) res.end();
+    for (const res of this.clients.keys()) res.end();
     this.clients.clear();
   }
 
   private startTimer(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.broadcast('overview', this.overview()), this.opts.overviewEveryMs);
+    this.timer = setInterval(() => {
+      for (const [res, req] of this.clients)
+        if (!this.opts.stillSignedIn(req)) {
+          this.clients.delete(res);
+          res.end(); // the page asks /api/session, gets 401, and shows the sign-in form
+        }
+      this.broadcast('overview', this.overview());
+    }, this.opts.overviewEveryMs);
     this.timer.unref();
   }
 
@@ -98,7 +125,14 @@ export class LiveEvents {
     this.scheduled = false;
     const events = this.pending;
     this.pending = [];
-    if (events.length === 0 || this.clients.size === 0) return;
+    const alarmsOnly = this.alarmsChanged && events.length === 0;
+    this.alarmsChanged = false;
+    if (this.clients.size === 0) return;
+    if (alarmsOnly) {
+      this.broadcast('alarms', this.agent.alarms.list());
+      return;
+    }
+    if (events.length === 0) return;
     try {
       const touched = new Set(events.map((e) => e.device));
       const devices = this.agent.deviceStates().filter((d) => touched.has(d.id));
@@ -113,7 +147,7 @@ export class LiveEvents {
   broadcast(event: string, data: unknown): void {
     if (this.clients.size === 0) return;
     const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-    for (const res of this.clients) this.write(res, frame);
+    for (const res of this.clients.keys()) this.write(res, frame);
   }
 
   private send(res: ServerResponse, event: string, data: unknown): void {

@@ -87,7 +87,14 @@ export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: F
     lockouts: { tokenAddresses: tokens.tracked, accounts: login.accounts.tracked, addresses: login.addresses.tracked },
   });
   const makeOverview = () => overview(agent, sampler, webStats());
-  live = new LiveEvents(agent, makeOverview, opts.log);
+  live = new LiveEvents(agent, makeOverview, opts.log, {
+    max: 16,
+    overviewEveryMs: 5000,
+    // A bearer token has no idle expiry; a session's ends while its page sits open.
+    stillSignedIn: (req) =>
+      req.who === 'token' ||
+      sessions.get(cookieValue(req.headers.cookie, SESSION_COOKIE), Date.now(), false) !== undefined,
+  });
   const stream = live;
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {

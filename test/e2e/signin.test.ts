@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_TOKEN } from '../helpers/config.js';
 import { waitFor } from '../helpers/ports.js';
-import { PASSWORD, startEnv, USER, type WebEnv } from './web-env.js';
+import { PASSWORD, poll, startEnv, USER, type WebEnv } from './web-env.js';
 
 let env: WebEnv;
 beforeAll(async () => {
@@ -73,12 +73,12 @@ describe('sign-in', () => {
       await page.fill('#name', USER);
       await page.fill('#password', `wrong-${i}`);
       await page.click('#signinBtn');
-      await expect.poll(() => page.locator('#loginMsg').textContent()).toBe('Wrong name or password.');
+      await poll(() => page.locator('#loginMsg').textContent()).toBe('Wrong name or password.');
       await page.evaluate(`document.getElementById('loginMsg').textContent = ''`);
     }
     await page.fill('#password', PASSWORD);
     await page.click('#signinBtn');
-    await expect.poll(() => page.locator('#loginMsg').textContent()).toContain('Too many failed sign-ins');
+    await poll(() => page.locator('#loginMsg').textContent()).toContain('Too many failed sign-ins');
     expect(await page.locator('#app').isHidden()).toBe(true);
     const r = await fetch(`${env.web.url}/api/login`, {
       method: 'POST',

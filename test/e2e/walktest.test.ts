@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/ports.js';
-import { press, SHOT_DIR, signIn, startEnv, USER, type WebEnv } from './web-env.js';
+import { poll, press, SHOT_DIR, signIn, startEnv, USER, type WebEnv } from './web-env.js';
 
 let env: WebEnv;
 beforeAll(async () => {
@@ -42,7 +42,7 @@ describe('walk test', () => {
     await press(env.web.url, 'fire-1', 'alarm', false);
     expect(await page.locator('#wtTable tr[data-wt="panic-0"] time').count()).toBeGreaterThan(0);
     // Not yet activated: the one device left.
-    await expect.poll(() => page.locator('#wtPending li').allTextContents()).toEqual(['Button 2 · Ward 3B, bay 3']);
+    await poll(() => page.locator('#wtPending li').allTextContents()).toEqual(['Button 2 · Ward 3B, bay 3']);
     await page.screenshot({ path: join(SHOT_DIR, 'walktest-running.png'), fullPage: true });
     await press(env.web.url, 'panic-2', 'button', true);
     await page.locator('#wtTable tr[data-wt="panic-2"] .tick').waitFor();
@@ -63,7 +63,7 @@ describe('walk test', () => {
     await page.click('#wtFinish');
     await page.locator('#wtStart').waitFor({ state: 'visible' });
     const row = page.locator('#wtStored tbody tr').first();
-    await expect.poll(() => row.textContent()).toContain('3 of 3 devices passed');
+    await poll(() => row.textContent()).toContain('3 of 3 devices passed');
 
     const [html] = await Promise.all([
       page.waitForEvent('download'),

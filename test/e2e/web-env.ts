@@ -4,6 +4,7 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { checkConfig } from '../../agent/config/load.js';
 import { createLogger } from '../../agent/log.js';
 import { Agent } from '../../agent/runtime.js';
@@ -121,3 +122,6 @@ export async function press(url: string, device: string, input: string, active: 
   });
   return r.status;
 }
+
+/** expect.poll with a deadline for a loaded machine (its default is one second). */
+export const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 });

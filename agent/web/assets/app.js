@@ -139,6 +139,11 @@ function connect() {
     state.overview = JSON.parse(m.data);
     renderOverview(state.overview);
   });
+  es.addEventListener('alarms', (m) => {
+    const alarms = JSON.parse(m.data);
+    if (state.overview) state.overview.alarms = alarms;
+    renderAlarms(alarms);
+  });
   es.addEventListener('walktest', (m) => onWalkTest(JSON.parse(m.data)));
   es.onerror = () => {
     if (es.readyState !== EventSource.CLOSED) return; // the browser reconnects by itself
