@@ -54,8 +54,13 @@ export class DepthSampler {
     return this.acked.at;
   }
 
+  /** The samples, and the depth right now as the last point (a chart from the first minute on). */
   samples(): DepthSample[] {
-    return [...this.ring];
+    try {
+      return [...this.ring, { t: Date.now(), d: this.agent.outbox.stats().map((l) => l.depth) }];
+    } catch {
+      return [...this.ring]; // the outbox is closing: the samples already taken still stand
+    }
   }
 
   private sample(): void {

@@ -1,6 +1,7 @@
 // The technician's page in a real browser (Debian Chromium through playwright-core): sign in, an
 // alarm at the top by push, refused without a session, CSRF refused, nothing wider than a 390 px
 // phone, screenshots of each main view, and planted secrets shown nowhere.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,7 +51,7 @@ describe('technician page', () => {
   });
 
   it('an alarm appears at the top by push: no request from the page between the press and its display', async () => {
-    const page = await env.browser.newPage();
+    const page = await env.browser.newPage({ acceptDownloads: true });
     await signIn(page, env.web.url);
     await view(page, 'events');
     const requests: string[] = [];
@@ -75,6 +76,13 @@ describe('technician page', () => {
     expect(await alarm.textContent()).toContain('not acknowledged by the control room');
     // The live events list got it too, by the same push.
     await poll(() => page.locator('#events tbody').textContent()).toContain('panic button pressed');
+    // Filters and CSV export of what they show.
+    await page.selectOption('#fSeverity', 'critical');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv')]);
+    const csv = readFileSync((await download.path()) as string, 'utf8').split('\r\n');
+    expect(csv[0]).toBe('ts,seq,severity,type,device,deviceType,test,walkTest,id');
+    expect(csv.slice(1).every((l) => l.includes(',critical,'))).toBe(true);
+    expect(csv.some((l) => l.includes(',panic.pressed,panic-1,'))).toBe(true);
     // The control room's acknowledgement (issue 10's alarm.ack) is shown apart, with who.
     const a = env.agent.alarms.list().find((x) => x.device === 'panic-1');
     env.agent.alarms.acknowledge({ id: a?.id as string }, 'control room: J. Doe');
@@ -215,5 +223,42 @@ describe('technician page', () => {
       for (const b of bodies) expect(b.includes(s), `a page or answer shows ${s.slice(0, 6)}…`).toBe(false);
       for (const l of env.logs) expect(l.includes(s), `a log line shows ${s.slice(0, 6)}…`).toBe(false);
     }
+  });
+
+  it('speaks Simplified Chinese to a Chinese browser, and switches language from the header', async () => {
+    const ctx = await env.browser.newContext({ locale: 'zh-CN' });
+    const page = await ctx.newPage();
+    await page.goto(env.web.url);
+    await poll(() => page.locator('#signin h2').textContent()).toBe('登录');
+    await page.fill('#name', USER);
+    await page.fill('#password', PASSWORD);
+    await page.click('#signinBtn');
+    await page.locator('#app').waitFor({ state: 'visible' });
+    await poll(() => page.locator('#uplink').textContent()).toContain('已连接');
+    expect(await page.locator('nav button[data-view="overview"]').textContent()).toBe('概览');
+    await page.screenshot({ path: join(SHOT_DIR, 'overview-zh-CN.png'), fullPage: true });
+    await page.selectOption('#lang', 'en');
+    await poll(() => page.locator('nav button[data-view="overview"]').textContent()).toBe('Overview');
+    expect(await page.locator('#uplink').textContent()).toContain('connected');
+    await ctx.close();
+  });
+
+  it('can be used with the keyboard alone: sign in, then move between views', async () => {
+    const page = await env.browser.newPage();
+    await page.goto(env.web.url);
+    await page.locator('#signin').waitFor({ state: 'visible' });
+    const focused = () => page.evaluate('document.activeElement && document.activeElement.id');
+    for (let i = 0; i < 6 && (await focused()) !== 'name'; i++) await page.keyboard.press('Tab');
+    expect(await focused()).toBe('name');
+    await page.keyboard.type(USER);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.locator('#app').waitFor({ state: 'visible' });
+    await page.locator('nav button[data-view="devices"]').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#view-devices').waitFor({ state: 'visible' });
+    expect(await page.locator('nav button[data-view="devices"]').getAttribute('aria-current')).toBe('page');
+    await page.close();
   });
 });

@@ -131,7 +131,7 @@ export function renderOutputs(outputs) {
     outputs
       .map(
         (x) =>
-          `<tr>${td('col.output', `${esc(x.name || x.id)}<br><small>${esc(x.id)} · ${esc(x.line)}</small>`)}${td('col.state', x.active ? badge('warn', t('outputs.on')) : esc(t('outputs.off')))}${td('col.lastChange', `${timeEl(x.lastChange)}${x.by ? `<br><small>${esc(x.by)}</small>` : ''}`)}${td('col.error', x.lastError ? `<span class="bad">${codeLink(x.lastError.code)}: ${esc(x.lastError.message)}</span>` : '')}</tr>`,
+          `<tr>${td('col.output', `${esc(x.name || x.id)}<br><small>${esc(x.id)} · ${esc(x.line)}</small>`)}${td('col.state', x.active ? badge('warn', t('outputs.on')) : esc(t('outputs.off')))}${td('col.lastChange', `${timeEl(x.lastChange)}${x.heldBy?.length ? `<br><small>${esc(t('outputs.heldBy'))} ${esc(x.heldBy.join('; '))}</small>` : ''}`)}${td('col.error', x.lastError ? `<span class="bad">${codeLink(x.lastError.code)}: ${esc(x.lastError.message)}</span>` : '')}</tr>`,
       )
       .join('') || `<tr>${td('col.output', esc(t('outputs.none')))}</tr>`;
 }
