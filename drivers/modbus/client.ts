@@ -4,7 +4,10 @@
 //   port unplugged mid-transaction would crash the process. We always listen.
 // - Its RTU buffered port keeps unread bytes between transactions and picks the first frame that
 //   matches the expected unit and function code: a late answer to a timed-out request would be
-//   taken as the next request's answer (wrong values). We drop that buffer before each request.
+//   taken as the next request's answer (wrong values). Its TCP port trusts the MBAP length of
+//   whatever arrives: after 7 bytes of garbage every later reply was read misaligned (tests:
+//   every transaction timed out). With one transaction at a time, bytes still buffered when we
+//   send are stale by definition, so we drop both buffers before each request.
 // - Errors are told apart only by message/errno ("CRC error", "Modbus exception N", "Data length
 //   error", "Unexpected data error", errno ETIMEDOUT / "Port Not Open"): classify() maps them.
 import { createRequire } from 'node:module';
@@ -137,8 +140,9 @@ export class BusClient {
     if (!c?.isOpen) throw new ModbusError('WG_ERR_MODBUS_PORT', `${describeBus(this.cfg)} is not connected`);
     c.setID(unit);
     // See the header: stale bytes of a timed-out answer must not become the next answer.
-    const port = (c as unknown as { _port?: { _buffer?: Buffer } })._port;
+    const port = (c as unknown as { _port?: { _buffer?: Buffer; _clientRcvData?: Buffer } })._port;
     if (port && Buffer.isBuffer(port._buffer)) port._buffer = Buffer.alloc(0);
+    if (port && Buffer.isBuffer(port._clientRcvData)) port._clientRcvData = Buffer.alloc(0);
     return c;
   }
 }

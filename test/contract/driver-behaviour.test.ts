@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LineRef } from '../../drivers/gpio/backend.js';
 import { GpioDriver } from '../../drivers/gpio/driver.js';
 import { SimGpioBackend } from '../../drivers/gpio/sim.js';
+import { ModbusDriver } from '../../drivers/modbus/driver.js';
+import { ModbusSimServer } from '../../drivers/modbus/sim-server.js';
 import type { Driver, DriverContext, Reading } from '../../drivers/types.js';
 import { waitFor } from '../helpers/ports.js';
 
@@ -119,5 +121,23 @@ describeDriverContract('gpio (sim backend)', async () => {
       backend?.set(IN, level);
     },
     dispose: async () => undefined,
+  };
+});
+
+describeDriverContract('modbus (TCP, a Modbus server on a random port)', async () => {
+  const server = new ModbusSimServer([1]);
+  const port = await server.start();
+  let open = false;
+  const driver = new ModbusDriver(
+    [{ id: 'bus', type: 'modbus-tcp', host: '127.0.0.1', port, timeoutMs: 300 }],
+    ['bus/1', 'bus/1/di/0', 'bus/1/di/1'].map((point) => ({ point, pollMs: 20 })),
+  );
+  return {
+    driver,
+    stimulate: async () => {
+      open = !open;
+      server.setInput(1, 0, open);
+    },
+    dispose: () => server.stop(),
   };
 });
