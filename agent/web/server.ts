@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { errorMessage, WardgateError } from '../errors.js';
 import type { Agent } from '../runtime.js';
 import { apiRoutes } from './api.js';
 import { TOKEN_LOCKOUT, TokenAuth } from './auth.js';
@@ -49,6 +50,18 @@ declare module 'fastify' {
   }
 }
 
+/** The page's certificate and key; a file that cannot be read is a config error that names it. */
+function readTlsFiles(files: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
+  const read = (what: 'cert' | 'key') => {
+    try {
+      return readFileSync(files[what]);
+    } catch (err) {
+      throw new WardgateError('WG_ERR_CONFIG_INVALID', `web.tls.${what}: ${errorMessage(err)}`, { cause: err });
+    }
+  };
+  return { cert: read('cert'), key: read('key') };
+}
+
 export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: FastifyInstance; url: string }> {
   const cfg = agent.config.web ?? {};
   const limits = { ...WEB_LIMITS, ...opts.limits };
@@ -61,9 +74,7 @@ export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: F
     frameworkErrors,
     clientErrorHandler,
     ...server,
-    ...(tlsFiles
-      ? { https: { ...server.http, cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) } }
-      : {}),
+    ...(tlsFiles ? { https: { ...server.http, ...readTlsFiles(tlsFiles) } } : {}),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const connections = guardConnections(app.server, limits, opts.log);
   const tokens = new TokenAuth(opts.tokens, opts.lockouts?.token ?? TOKEN_LOCKOUT, opts.log);

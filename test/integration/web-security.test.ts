@@ -223,6 +223,18 @@ describe('web security', () => {
     expect(answer.cookie).toMatch(/Secure/);
   });
 
+  it('a web.tls file that cannot be read is a config error naming it', async () => {
+    await expect(
+      startWeb(agent, {
+        host: '127.0.0.1',
+        port: 0,
+        tokens: [],
+        tls: { cert: '/nonexistent/web.crt', key: '/nonexistent/web.key' },
+        log: createLogger('silent'),
+      }),
+    ).rejects.toThrow(/web\.tls\.cert: .*ENOENT/);
+  });
+
   it('pushes a press to a live event stream as it is made durable', async () => {
     const ac = new AbortController();
     const r = await fetch(`${web.url}/api/events/stream`, { headers: auth, signal: ac.signal });
