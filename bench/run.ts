@@ -8,7 +8,17 @@ import { profileAll } from './profile.js';
 import { ORDER, report } from './report.js';
 import { DEPLOYED_NODE_FLAGS, exited, flag, kill, killAll, optionString, RESULTS, spawnNode } from './util.js';
 
-const TIMEOUT_MS = { latency: 300_000, ingest: 300_000, drain: 1_200_000, footprint: 120_000, fleet: 600_000 };
+const TIMEOUT_MS = {
+  latency: 300_000,
+  ingest: 300_000,
+  drain: 1_200_000,
+  footprint: 120_000,
+  fleet: 600_000,
+  ack: 600_000,
+  monitors: 300_000,
+};
+/** A benchmark whose file is not its result name. */
+const FILE: Partial<Record<(typeof ORDER)[number], string>> = { ack: 'ack-roundtrip' };
 
 async function main(): Promise<number> {
   const quick = flag('quick');
@@ -24,7 +34,7 @@ async function main(): Promise<number> {
     process.stderr.write(`[bench] ${name}${quick ? ' (quick)' : ''} ...\n`);
     const started = Date.now();
     // Each benchmark (and the agents it runs in-process) with the node flags wardgate is deployed with.
-    const child = spawnNode([`dist/bench/${name}.js`, ...(quick ? ['--quick'] : [])], {
+    const child = spawnNode([`dist/bench/${FILE[name] ?? name}.js`, ...(quick ? ['--quick'] : [])], {
       execArgv: DEPLOYED_NODE_FLAGS,
     });
     let code: number | null;

