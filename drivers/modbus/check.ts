@@ -65,9 +65,9 @@ export function modbusConfigProblems(doc: Loose, profiles: Map<string, DoorProfi
         problems.push(`actions[${i}].doors: ${id} is not a door`);
         continue;
       }
-      const sec = typeof a.forSec === 'number' ? a.forSec : (door.unlockSec ?? 5);
+      const sec = typeof a.unlockSec === 'number' ? a.unlockSec : (door.unlockSec ?? 5);
       const max = door.maxUnlockSec ?? 30;
-      if (sec > max) problems.push(`actions[${i}].forSec: ${sec} s is longer than ${id}'s maxUnlockSec (${max} s)`);
+      if (sec > max) problems.push(`actions[${i}].unlockSec: ${sec} s is longer than ${id}'s maxUnlockSec (${max} s)`);
     }
   });
   return problems;
