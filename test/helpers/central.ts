@@ -52,6 +52,10 @@ export async function centralBroker(
       'require_certificate true',
       'use_identity_as_username true',
       `acl_file ${shippedFile('config', 'mosquitto-wardgate.acl')}`,
+      // As config/mosquitto-central.conf: with 0 (the helper's default), Mosquitto 2.0 closes the
+      // connection after every denied QoS 1 publish instead of answering 0x87 only.
+      'max_queued_messages 100000',
+      'set_tcp_nodelay true',
       ...extra,
     ],
   }).start();
