@@ -47,6 +47,7 @@ export class NutDriver implements Driver {
 
   async start(ctx: DriverContext): Promise<void> {
     this.ctx = ctx;
+    this.stopped = false;
     // Spread the first polls over one interval so several UPSes never poll in the same tick.
     const n = Math.max(1, this.pollers.length);
     for (const [i, p] of this.pollers.entries()) this.schedule(p, (p.target.pollMs * i) / n);

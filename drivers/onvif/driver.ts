@@ -33,6 +33,7 @@ export class OnvifDriver implements Driver {
 
   async start(ctx: DriverContext): Promise<void> {
     this.ctx = ctx;
+    this.stopped = false;
     const n = Math.max(1, this.slots.length);
     for (const [i, s] of this.slots.entries()) this.schedule(s, Math.round((s.p.checkMs * i) / n));
   }

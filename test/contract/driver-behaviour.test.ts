@@ -9,6 +9,10 @@ import { GpioDriver } from '../../drivers/gpio/driver.js';
 import { SimGpioBackend } from '../../drivers/gpio/sim.js';
 import { ModbusDriver } from '../../drivers/modbus/driver.js';
 import { ModbusSimServer } from '../../drivers/modbus/sim-server.js';
+import { NutDriver } from '../../drivers/nut/driver.js';
+import { NutSimServer } from '../../drivers/nut/sim-server.js';
+import { OnvifDriver } from '../../drivers/onvif/driver.js';
+import { OnvifFixture } from '../../drivers/onvif/responder.js';
 import type { Driver, DriverContext, Reading } from '../../drivers/types.js';
 import { waitFor } from '../helpers/ports.js';
 
@@ -139,5 +143,47 @@ describeDriverContract('modbus (TCP, a Modbus server on a random port)', async (
       server.setInput(1, 0, open);
     },
     dispose: () => server.stop(),
+  };
+});
+
+describeDriverContract('nut (a NUT server on a random port)', async () => {
+  const server = new NutSimServer('ups1');
+  await server.start();
+  let onBattery = false;
+  const driver = new NutDriver([
+    { point: 'ups-1', host: '127.0.0.1', port: server.port, ups: 'ups1', timeoutMs: 1000, pollMs: 100 },
+  ]);
+  return {
+    driver,
+    stimulate: async () => {
+      onBattery = !onBattery;
+      server.set('on-battery', onBattery);
+    },
+    dispose: () => server.stop(),
+  };
+});
+
+describeDriverContract('onvif (a loopback ONVIF camera on a random port)', async () => {
+  const cam = await new OnvifFixture().start();
+  const driver = new OnvifDriver([
+    {
+      point: 'cam-1',
+      target: {
+        host: '127.0.0.1',
+        port: cam.port,
+        username: 'admin',
+        password: 'cam-secret',
+        timeoutMs: 1000,
+        snapshot: true,
+      },
+      checkMs: 150,
+    },
+  ]);
+  return {
+    driver,
+    stimulate: async () => {
+      cam.state.frozen = !cam.state.frozen;
+    },
+    dispose: () => cam.stop(),
   };
 });
