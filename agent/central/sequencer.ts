@@ -206,6 +206,15 @@ export class Sequencer {
     return out;
   }
 
+  /** Nothing held and no open hole: a tick would change nothing (the journal skips it). */
+  idle(): boolean {
+    for (const g of this.gws.values()) {
+      if (g.holes.length > 0) return false;
+      for (const l of LANES) if (g.lanes[l].held.length > 0) return false;
+    }
+    return true;
+  }
+
   heldCount(): number {
     let n = 0;
     for (const g of this.gws.values()) for (const l of LANES) n += g.lanes[l].held.length;
