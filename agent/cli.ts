@@ -16,7 +16,12 @@ const USAGE = `usage:
                                       on a terminal, else the first line of stdin) for web.users
   wardgate keygen --out DIR --id ID   command-signing key (DIR/ID.key); prints the commands.keys entry
   wardgate sign --key FILE --key-id ID --device DEV --action ACTION [--args JSON] [--ttl SEC]
-                                      print a signed command envelope (JSON) for cmd/DEV`;
+                                      print a signed command envelope (JSON) for cmd/DEV
+  wardgate export-outbox FILE [--config FILE] [--data-dir DIR]
+                                      copy the outbox (safe while running) for a replacement box
+  wardgate import-outbox FILE [--config FILE] [--data-dir DIR] [--force]
+                                      put an export in place (agent stopped; seq continues); refused
+                                      over undelivered events unless --force (they are set aside)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -74,6 +79,9 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/cli-keys.js')).keygen(rest);
     case 'sign':
       return (await import('./commands/cli-keys.js')).sign(rest);
+    case 'export-outbox':
+    case 'import-outbox':
+      return (await import('./outbox/export-cli.js')).outboxCommand(command, rest);
     case 'passwd': {
       // Asks twice without echo on a terminal; reads the first line of stdin otherwise.
       const { readNewPassword } = await import('./web/passwd-prompt.js');
