@@ -258,7 +258,7 @@ export async function ack() {
   return result(
     'ack',
     'Acknowledge loop over a real Mosquitto, and broker failover time',
-    { presses, warmup: WARMUP, failoverRounds: rounds, backoff: 'shipped defaults (minMs 500, maxMs 30000)', qos: 1 },
+    { presses, warmup: WARMUP, failoverRounds: rounds, backoff: 'shipped defaults (mqtt.backoff)', qos: 1 },
     checks,
     {
       loop,
