@@ -46,14 +46,19 @@ const CLEARED_BY: Record<string, readonly string[]> = {
   'door.controller_offline': ['door.controller_online'],
   'camera.offline': ['camera.online'],
   'camera.auth_failed': ['camera.online', 'camera.offline'],
-  'camera.image_stale': ['camera.online', 'camera.offline'],
+  'camera.image_stale': ['camera.image_stale_cleared', 'camera.online', 'camera.offline'],
   'ups.on_battery': ['ups.on_mains'],
   'ups.low_battery': ['ups.on_mains'],
   'ups.offline': ['ups.online'],
   'device.offline': ['device.online'],
+  'gateway.disk_low': ['gateway.disk_low_cleared'],
+  'gateway.undervoltage': ['gateway.undervoltage_cleared'],
+  'gateway.throttled': ['gateway.throttled_cleared'],
+  'gateway.temperature_high': ['gateway.temperature_high_cleared'],
+  'gateway.uplink_lost': ['gateway.uplink_restored'],
 };
 /** Raised with no event that ends them: shown for LATCH_MS, or until the control room acknowledges. */
-const LATCHED = new Set(['panic.tamper', 'gateway.disk_low', 'gateway.undervoltage']);
+const LATCHED = new Set(['panic.tamper']);
 const LATCH_MS = 15 * 60_000;
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, high: 1, normal: 2, low: 3 };
 
