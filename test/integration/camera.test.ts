@@ -6,6 +6,7 @@ import { checkConfig } from '../../agent/config/load.js';
 import { createLogger } from '../../agent/log.js';
 import { Agent } from '../../agent/runtime.js';
 import { OnvifFixture } from '../fixtures/onvif/server.js';
+import { contractErrors } from '../helpers/central.js';
 import { useCleanups } from '../helpers/cleanup.js';
 import { tempDir, testConfigDoc } from '../helpers/config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
@@ -110,6 +111,8 @@ describe('camera against the loopback ONVIF endpoint', () => {
       { reach: 'reachable', code: 'WG_ERR_ONVIF_BAD_REPLY' },
       { reach: 'reachable', code: 'WG_ERR_ONVIF_TIMEOUT' },
     ]);
+    // Every message published (events, state, health with `box`) against docs/asyncapi.yaml.
+    expect(contractErrors(sub)).toEqual([]);
     expect(state()).toMatchObject({
       status: 'online',
       clockDrift: false,

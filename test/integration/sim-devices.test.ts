@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { checkConfig } from '../../agent/config/load.js';
 import { createLogger } from '../../agent/log.js';
 import { Agent } from '../../agent/runtime.js';
+import { contractErrors } from '../helpers/central.js';
 import { useCleanups } from '../helpers/cleanup.js';
 import { tempDir, testConfigDoc } from '../helpers/config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
@@ -69,6 +70,8 @@ describe('simulated camera and UPS (the demo)', () => {
     await step('cam-sim', 'auth-failed', false, 'camera.online');
     await step('cam-sim', 'offline', true, 'camera.offline');
     await step('cam-sim', 'offline', false, 'camera.online');
+    // Every message published (events, state, health with `box`) against docs/asyncapi.yaml.
+    expect(contractErrors(sub)).toEqual([]);
     await expect(agent.simulate('cam-sim', 'explode', true)).rejects.toMatchObject({ code: 'WG_ERR_HTTP_NOT_FOUND' });
   });
 });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { checkConfig } from '../../agent/config/load.js';
 import { createLogger } from '../../agent/log.js';
 import { Agent } from '../../agent/runtime.js';
+import { contractErrors } from '../helpers/central.js';
 import { useCleanups } from '../helpers/cleanup.js';
 import { tempDir, testConfigDoc } from '../helpers/config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
@@ -47,7 +48,7 @@ async function setup(ups: Record<string, unknown>, nutOver: Record<string, unkno
 
 describe('UPS against real upsd + dummy-ups', () => {
   it('OL → OB → OB LB → OL, upsd killed and back: exactly the right events, state with charge/runtime/load', async () => {
-    const { nut, agent, upsEvents, waitType } = await setup({ onLowBattery: { stop: false } });
+    const { nut, agent, sub, upsEvents, waitType } = await setup({ onLowBattery: { stop: false } });
     const state = () => agent.devices.snapshot(agent.devices.devices.get('ups-1') as never);
     await waitFor(() => state().state.nut === 'online', 30_000, 'UPS online');
     expect(state().state).toMatchObject({ power: 'mains', chargePercent: 100, runtimeSec: 1800, loadPercent: 20 });
@@ -71,6 +72,8 @@ describe('UPS against real upsd + dummy-ups', () => {
       'ups.offline',
       'ups.online',
     ]);
+    // Every message published (events, state, health with `box`) against docs/asyncapi.yaml.
+    expect(contractErrors(sub)).toEqual([]);
     const [onBattery, low] = upsEvents();
     expect(onBattery).toMatchObject({
       severity: 'high',
@@ -86,6 +89,12 @@ describe('UPS against real upsd + dummy-ups', () => {
     await waitType('ups.offline');
     expect(upsEvents()[0]?.data).toMatchObject({ code: 'WG_ERR_NUT_AUTH', nutCode: 'ACCESS-DENIED' });
     expect(JSON.stringify(agent.healthPayload())).toContain('WG_ERR_NUT_AUTH');
+    // The box's own health rides in the same payload and in /metrics (no sensor here: unknown, not 0).
+    await waitFor(() => (agent.healthPayload().box as { sampledAt: unknown }).sampledAt !== null, 10_000, 'box sample');
+    expect(agent.healthPayload().box).toMatchObject({ cpuTempC: 'unknown', firmware: 'unknown', disk: { low: false } });
+    const metrics = await agent.metrics.registry.metrics();
+    expect(metrics).toMatch(/^wardgate_box_disk_free_bytes\{path="[^"]+"\} \d+/m);
+    expect(metrics).not.toMatch(/^wardgate_box_cpu_temperature_celsius\{/m);
   });
 
   it('low battery: ups.low_battery, gateway.stopping (ups-low-battery), a clean stop, then the shutdown hook', async () => {
