@@ -1,6 +1,9 @@
 // The NUT client against Debian's real upsd + dummy-ups, and against a hostile scripted server.
+
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { NutClient } from '../../drivers/nut/client.js';
+import { NutDriver } from '../../drivers/nut/driver.js';
 import { nutCodeOf } from '../../drivers/nut/protocol.js';
 import { useCleanups } from '../helpers/cleanup.js';
 import { NutServer } from '../helpers/nut-server.js';
@@ -93,5 +96,41 @@ describe('NUT client against a hostile server', () => {
     const slow = await client(srv.port, 300);
     await expect(slow.listVar('ups2')).rejects.toMatchObject({ code: 'WG_ERR_NUT_TIMEOUT' });
     await expect(slow.getVar('ups1', 'x')).rejects.toMatchObject({ code: 'WG_ERR_NUT_TIMEOUT' });
+  });
+});
+
+describe('NUT driver: bad input is reported with a code and retried, never a crash', () => {
+  it('a server that answers garbage, then ERR, then closes mid-list, then behaves: error readings, then vars', async () => {
+    let listed = 0;
+    const srv = await scriptedNut((req, s) => {
+      if (!req.startsWith('LIST VAR')) return;
+      listed++;
+      if (listed === 1) s.write('BEGIN LIST VAR ups1\nVAR ups1 "broken\n');
+      else if (listed === 2) s.write('ERR DATA-STALE\n');
+      else if (listed === 3) s.end('BEGIN LIST VAR ups1\nVAR ups1 ups.status "OL"\n');
+      else s.write('BEGIN LIST VAR ups1\nVAR ups1 ups.status "OB"\nEND LIST VAR ups1\n');
+    });
+    cleanup(() => srv.close());
+    const readings: Array<{ kind: string; code?: string; nutCode?: string }> = [];
+    const driver = new NutDriver([
+      { point: 'u', host: '127.0.0.1', port: srv.port, ups: 'ups1', timeoutMs: 2_000, pollMs: 50 },
+    ]);
+    await driver.start({
+      log: pino({ level: 'silent' }),
+      signal: new AbortController().signal,
+      emit: (r) => readings.push(r.value as never),
+      fail: (err) => {
+        throw err;
+      },
+    });
+    cleanup(() => driver.stop());
+    await waitFor(() => readings.some((r) => r.kind === 'vars'), 20_000, 'a good poll');
+    expect(readings.slice(0, 4)).toMatchObject([
+      { kind: 'error', code: 'WG_ERR_NUT_PROTOCOL' },
+      { kind: 'error', code: 'WG_ERR_NUT_REPLY', nutCode: 'DATA-STALE' },
+      { kind: 'error', code: 'WG_ERR_NUT_CONNECT' },
+      { kind: 'vars' },
+    ]);
+    expect(driver.health().counters).toMatchObject({ errors: 3 });
   });
 });
