@@ -61,7 +61,6 @@ export const ERRORS = {
   WG_ERR_OUTBOX_IMPORT_GATEWAY: 'refused: the export is from another gateway id than this config’s',
   WG_ERR_COMMAND: 'a command action or its bookkeeping failed (the command is answered with reason failed)',
   WG_ERR_COMMANDS_SUBSCRIBE: 'the broker refused the subscription to this gateway’s cmd/ topics (check its ACL)',
-  WG_ERR_COMMANDS_KEY: 'a command key file or public key could not be read',
   WG_ERR_UNCAUGHT: 'an error escaped every handler (logged; the process decides to continue or restart)',
   WG_ERR_INTERNAL: 'internal error (see the log)',
 } as const;
