@@ -42,6 +42,28 @@ function headline(x) {
         ? `${badge('warn', t(`type.${ev.active}`))} ${esc(t('since'))} ${timeEl(st.activeSince)}`
         : esc(t(`type.${ev.inactive}`)),
     );
+  } else if (x.type === 'door') {
+    if (st.forced) parts.push(badge('bad', t('dev.forced')));
+    if (st.heldOpen) parts.push(badge('warn', t('dev.heldOpen')));
+    parts.push(
+      st.open
+        ? `${esc(t('dev.open'))} ${esc(t('since'))} ${timeEl(st.openSince)}`
+        : esc(t(st.open === false ? 'dev.closed' : 'dev.unknown')),
+    );
+    if (st.locked !== null && st.locked !== undefined) parts.push(esc(t(st.locked ? 'dev.locked' : 'dev.unlocked')));
+    if (st.controller?.online === false) parts.push(badge('bad', t('dev.controllerOffline')));
+  } else if (x.type === 'camera') {
+    parts.push(`${esc(st.status || '–')}${st.covers ? ` · ${esc(t('dev.covers'))} ${esc(st.covers)}` : ''}`);
+    if (st.imageStale) parts.push(badge('bad', t('dev.imageStale')));
+    if (st.clockDrift) parts.push(badge('warn', t('dev.clockDrift', { sec: st.clockDriftSec ?? '?' })));
+  } else if (x.type === 'ups') {
+    parts.push(
+      st.power === 'battery'
+        ? badge('bad', t('dev.onBattery'))
+        : esc(t(st.power === 'mains' ? 'dev.onMains' : 'dev.unknown')),
+    );
+    if (st.lowBattery) parts.push(badge('bad', t('dev.lowBattery')));
+    if (st.chargePercent != null) parts.push(esc(t('dev.charge', { pct: st.chargePercent })));
   } else if (typeof (x.headline ?? st.headline) === 'string') {
     parts.push(esc(x.headline ?? st.headline));
   } else {
