@@ -16,6 +16,7 @@ const TIMEOUT_MS = {
   fleet: 600_000,
   ack: 600_000,
   monitors: 300_000,
+  doors: 300_000,
 };
 /** A benchmark whose file is not its result name. */
 const FILE: Partial<Record<(typeof ORDER)[number], string>> = { ack: 'ack-roundtrip' };
@@ -39,7 +40,7 @@ async function main(): Promise<number> {
     });
     let code: number | null;
     try {
-      code = await exited(child, TIMEOUT_MS[name]);
+      code = await exited(child, TIMEOUT_MS[name] ?? 600_000);
     } catch (err) {
       process.stderr.write(`[bench] ${name}: ${(err as Error).message}\n`);
       await kill(child);
