@@ -33,7 +33,8 @@ export interface AlarmDeviceInfo {
   location?: string;
   /** A generic input's configured events: its `active` event raises, its `inactive` one clears. */
   input?: { active: string; inactive: string; severity?: Severity };
-  led?: { on: boolean; at?: string; by?: string };
+  /** The button's LED now; read when the list is shown, never per event. */
+  led?: () => { on: boolean; at?: string; by?: string } | undefined;
 }
 
 /** Raising type → the types that end it. Same device, same kind. */
@@ -60,6 +61,10 @@ const CLEARED_BY: Record<string, readonly string[]> = {
 /** Raised with no event that ends them: shown for LATCH_MS, or until the control room acknowledges. */
 const LATCHED = new Set(['panic.tamper']);
 const LATCH_MS = 15 * 60_000;
+/** Clearing type → the raising types it ends (the table above, turned round once). */
+const CLEARS = new Map<string, string[]>();
+for (const [raise, clears] of Object.entries(CLEARED_BY))
+  for (const c of clears) CLEARS.set(c, [...(CLEARS.get(c) ?? []), raise]);
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, high: 1, normal: 2, low: 3 };
 
 export class Alarms {
@@ -85,11 +90,11 @@ export class Alarms {
       const d = ev.data as { alarmId?: string; alarmSeq?: number; by?: string; commandId?: string };
       return this.mark({ id: d.alarmId, seq: d.alarmSeq }, d.by ?? 'control room', new Date(ev.ts), d.commandId);
     }
-    const dev = this.info(ev.device);
+    // Called for every durable event: two map lookups decide most of them.
     let changed = false;
-    for (const [raise, clears] of Object.entries(CLEARED_BY)) {
-      if (clears.includes(ev.type)) changed = this.active.delete(`${ev.device} ${raise}`) || changed;
-    }
+    for (const raise of CLEARS.get(ev.type) ?? []) changed = this.active.delete(`${ev.device} ${raise}`) || changed;
+    if (ev.deviceType !== 'input' && !(ev.type in CLEARED_BY) && !LATCHED.has(ev.type)) return changed;
+    const dev = this.info(ev.device);
     if (dev?.input && ev.type === dev.input.inactive) changed = this.active.delete(`${ev.device} input`) || changed;
     const generic = dev?.input && ev.type === dev.input.active && ev.severity !== 'normal' && ev.severity !== 'low';
     if (!(ev.type in CLEARED_BY) && !LATCHED.has(ev.type) && !generic) return changed;
@@ -123,7 +128,7 @@ export class Alarms {
       }
     }
     return [...this.active.values()]
-      .map((a) => ({ ...a, localLed: this.info(a.device)?.led ?? a.localLed }))
+      .map((a) => ({ ...a, localLed: this.info(a.device)?.led?.() ?? a.localLed }))
       .sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.seq - b.seq);
   }
 
@@ -161,9 +166,17 @@ export class Alarms {
   }
 }
 
+/** Each agent's devices by id, built once: the alarm list looks one up per durable event. */
+const byId = new WeakMap<Agent, Map<string, Agent['config']['devices'][number]>>();
+
 /** What the alarm list needs of a device: its names, a generic input's events, its LED now. */
 export function alarmDeviceInfo(agent: Agent, id: string): AlarmDeviceInfo | undefined {
-  const cfg = agent.config.devices.find((d) => d.id === id);
+  let devices = byId.get(agent);
+  if (!devices) {
+    devices = new Map(agent.config.devices.map((d) => [d.id, d]));
+    byId.set(agent, devices);
+  }
+  const cfg = devices.get(id);
   if (!cfg) return undefined;
   const info: AlarmDeviceInfo = {
     ...(cfg.name ? { name: cfg.name } : {}),
@@ -175,14 +188,12 @@ export function alarmDeviceInfo(agent: Agent, id: string): AlarmDeviceInfo | und
       inactive: cfg.inactive.event,
       ...(cfg.active.severity ? { severity: cfg.active.severity } : {}),
     };
-  if (cfg.type === 'panic-button' && cfg.led) {
-    const out = agent.outputs().find((o) => o.id === cfg.led?.output);
-    if (out)
-      info.led = {
-        on: out.active,
-        ...(out.lastChange ? { at: out.lastChange } : {}),
-        ...(out.by ? { by: out.by } : {}),
-      };
-  }
+  const led = cfg.type === 'panic-button' ? cfg.led?.output : undefined;
+  if (led)
+    info.led = () => {
+      const out = agent.outputs().find((o) => o.id === led);
+      if (!out) return undefined;
+      return { on: out.active, ...(out.lastChange ? { at: out.lastChange } : {}), ...(out.by ? { by: out.by } : {}) };
+    };
   return info;
 }

@@ -22,7 +22,7 @@ function ev(device: string, type: string, severity: WgEvent['severity'] = 'criti
     gateway: 'gw',
     site: 'site',
     device,
-    deviceType: 'panic-button',
+    deviceType: device === 'leak' ? 'input' : 'panic-button',
     type: type as WgEvent['type'],
     severity,
     ts: new Date(1_800_000_000_000 + seq).toISOString(),
@@ -34,7 +34,7 @@ function ev(device: string, type: string, severity: WgEvent['severity'] = 'criti
 describe('active alarms', () => {
   it('raise on a press, clear on release; the LED and the control room are kept apart', () => {
     let led = { on: false };
-    const a = new Alarms((id) => (id === 'p1' ? { name: 'Triage', location: 'A&E', led } : undefined));
+    const a = new Alarms((id) => (id === 'p1' ? { name: 'Triage', location: 'A&E', led: () => led } : undefined));
     expect(a.onEvents([ev('p1', 'panic.pressed')])).toBe(true);
     led = { on: true }; // the local ack-led rule lit it: not a control-room acknowledgement
     const [alarm] = a.list();
