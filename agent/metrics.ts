@@ -1,7 +1,9 @@
 // Prometheus text at /metrics. A registry per agent (tests run several in one process); gauges are
 // read at scrape time from the live objects, so the alarm path does no metrics work.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { modbusGauges } from '../drivers/modbus/metrics.js';
 import type { BoxSample } from '../drivers/system/probe.js';
+import type { DriverHealth } from '../drivers/types.js';
 import { boxGauges } from './devices/gateway-health-metrics.js';
 
 export interface MetricsSources {
@@ -14,6 +16,8 @@ export interface MetricsSources {
   lastSeq: () => number;
   /** The box's last health sample (issue 9). */
   box?: () => BoxSample | undefined;
+  /** Every driver's health (Modbus counters per bus and unit, issue 8). */
+  drivers?: () => Record<string, DriverHealth>;
 }
 
 export class Metrics {
@@ -149,5 +153,6 @@ export class Metrics {
       },
     });
     if (src.box) boxGauges(r, src.box);
+    if (src.drivers) modbusGauges(r, src.drivers);
   }
 }

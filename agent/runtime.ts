@@ -197,6 +197,7 @@ export class Agent {
         Object.fromEntries(Object.entries(this.supervisor.health()).map(([k, v]) => [k, v.restarts])),
       lastSeq: () => this.outbox.lastSeq,
       box: () => this.boxHealth?.lastSample,
+      drivers: () => this.supervisor.health(),
     });
     this.outbox.onAccepted((accepted) => this.metrics.countAccepted(accepted));
     this.alarms = new Alarms((id) => alarmDeviceInfo(this, id));

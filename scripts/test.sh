@@ -21,9 +21,15 @@ declare -A PEERS=(
   [/usr/bin/chromium]=chromium
   [/usr/bin/script]=bsdutils
   [/lib/nut/upsd]=nut-server
+  # Modbus doors (issue 8): a controller that is not ours (pymodbus, TCP and RTU framer) and a
+  # pty pair standing in for the RS-485 adapter.
+  [/usr/bin/socat]=socat
+  [/usr/lib/python3/dist-packages/pymodbus/__init__.py]=python3-pymodbus
+  [/usr/lib/python3/dist-packages/serial/__init__.py]=python3-serial
+  [/usr/lib/python3/dist-packages/serial_asyncio/__init__.py]=python3-serial-asyncio
 )
-# A header is present when it exists; a command when it can be run.
-present() { case $1 in *.h) [ -f "$1" ] ;; *) [ -x "$1" ] ;; esac; }
+# A header or a Python module is present when it exists; a command when it can be run.
+present() { case $1 in *.h | *.py) [ -f "$1" ] ;; *) [ -x "$1" ] ;; esac; }
 missing=()
 for cmd in "${!PEERS[@]}"; do
   present "$cmd" || missing+=("${PEERS[$cmd]}")

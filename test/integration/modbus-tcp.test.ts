@@ -102,6 +102,11 @@ describe('doors over Modbus TCP (pymodbus peers)', () => {
     await b.setInput(2, 0, 1);
     await saw('door-b', 'door.opened', 2);
     expect(types('door-b')).not.toContain('door.controller_offline');
+    // Counters per bus and unit on /metrics and in health.
+    const metrics = await agent.metrics.registry.metrics();
+    expect(metrics).toMatch(/wardgate_modbus_requests_total\{bus="bus-b",unit="2"\} [1-9]/);
+    expect(metrics).toContain('wardgate_modbus_unit_online{bus="bus-a",unit="1"} 0');
+    expect(agent.healthPayload()).toMatchObject({ drivers: { modbus: { state: 'degraded' } } });
 
     // Restarted on the same port: online again without restarting wardgate.
     servers[0] = await startDoorServer('tcp', portA, [1]);
