@@ -235,6 +235,42 @@ describe('web security', () => {
     ).rejects.toThrow(/web\.tls\.cert: .*ENOENT/);
   });
 
+  it('ends a session idle past its expiry, and its open live stream with it; bounds the streams', async () => {
+    const short = await startWeb(agent, {
+      host: '127.0.0.1',
+      port: 0,
+      tokens: [hashToken(TEST_TOKEN)],
+      users: [{ name: 'carol', passwordHash: await hashPassword('carol-password-3') }],
+      sessionIdleMinutes: 0.02, // 1.2 s
+      log: createLogger('silent'),
+    });
+    try {
+      const r = await fetch(`${short.url}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'carol', password: 'carol-password-3' }),
+      });
+      const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0] as string;
+      const stream = await fetch(`${short.url}/api/events/stream`, { headers: { cookie } });
+      expect(stream.status).toBe(200);
+      const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+      // The page sits open without a request of its own: the stream ends at a check after expiry.
+      for (;;) if ((await reader.read()).done) break;
+      expect((await fetch(`${short.url}/api/session`, { headers: { cookie } })).status).toBe(401);
+      // At most 16 streams at a time.
+      const open = await Promise.all(
+        Array.from({ length: 16 }, () => fetch(`${short.url}/api/events/stream`, { headers: auth })),
+      );
+      expect(open.every((x) => x.status === 200)).toBe(true);
+      const extra = await fetch(`${short.url}/api/events/stream`, { headers: auth });
+      expect(extra.status).toBe(503);
+      expect(((await extra.json()) as { error: { code: string } }).error.code).toBe('WG_ERR_HTTP_SSE_LIMIT');
+      for (const o of open) await o.body?.cancel();
+    } finally {
+      await short.app.close();
+    }
+  });
+
   it('pushes a press to a live event stream as it is made durable', async () => {
     const ac = new AbortController();
     const r = await fetch(`${web.url}/api/events/stream`, { headers: auth, signal: ac.signal });
