@@ -121,6 +121,8 @@ async function pressLatency(dir: string, port: number, doors: number, presses: n
         await durable;
         if (active) out.push(performance.now() - t0);
       }
+      // Under the GPIO flood guard's 200 edges/s: presses, not a chattering line.
+      await sleep(12);
     }
     return out;
   } finally {
@@ -130,8 +132,8 @@ async function pressLatency(dir: string, port: number, doors: number, presses: n
 
 export async function doors() {
   const quick = flag('quick');
-  const windowMs = quick ? 1500 : 4000;
-  const rounds = quick ? 2 : 3;
+  const windowMs = quick ? 1500 : 2500;
+  const rounds = quick ? 3 : 7;
   const presses = quick ? 100 : 400;
   const peer = spawnNode(['dist/bench/doors-peer.js', String(DOORS)]);
   try {
@@ -158,6 +160,10 @@ export async function doors() {
       tmpB.cleanup();
       tmpC.cleanup();
     }
+    // The machine drifts (other work, fsync storms): each wardgate window is compared with the bare
+    // window just before it, and the median of those ratios is the result.
+    const ratios = ours.map((o, i) => o / (bare[i] as number));
+    const ratio = summary(ratios).p50;
     const bareCycle = summary(bare).p50;
     const ourCycle = summary(ours).p50;
     const checks: Check[] = [
@@ -167,9 +173,9 @@ export async function doors() {
         unit: 'ms',
         floor: round(bareCycle, 2),
         floorWhat: 'bare modbus-serial loop, same 32 reads, same server, same run',
-        ratio: round(ourCycle / bareCycle, 2),
-        target: '≤ 1.2× floor',
-        pass: ourCycle <= 1.2 * bareCycle,
+        ratio: round(ratio, 2),
+        target: '≤ 1.2× floor (median of paired windows)',
+        pass: ratio <= 1.2,
       },
       {
         what: 'press → durable p99 with 32 doors polling (250 ms)',
@@ -204,7 +210,7 @@ export async function doors() {
         peer: 'modbus-serial ServerTCP, own process',
       },
       checks,
-      { bareCycleMs: bare, wardgateCycleMs: ours, pressDurableWithDoors: withDoors, pressDurableWithout: without },
+      { bareCycleMs: bare, wardgateCycleMs: ours, pairedRatios: ratios, pressDurableWithDoors: withDoors, pressDurableWithout: without },
     );
   } finally {
     await kill(peer);
