@@ -164,6 +164,14 @@ export class Agent {
     for (const warning of outputAndActionWarnings(config as unknown as Record<string, unknown>))
       log.warn({ unit: 'actions' }, `config: ${warning}`);
 
+    // Interim (issue 9): a kind whose models may ask for a clean stop (a UPS on low battery) gets the
+    // agent's stop path, until the registry passes DeviceModelContext.requestStop itself.
+    for (const kind of this.kinds) {
+      if ('requestStop' in kind) {
+        (kind as { requestStop?: (reason: string) => Promise<void> }).requestStop = (reason) =>
+          this.requestStop(kind.driver, reason);
+      }
+    }
     this.devices = new DeviceRegistry(
       config,
       log,

@@ -5,7 +5,8 @@
 import { resolveSecret } from '../../agent/config/secrets.js';
 import type { Config, UpsConfig } from '../../agent/config/types.js';
 import type { DriverKind } from '../../agent/devices/kinds.js';
-import { UpsModel } from '../../agent/devices/ups.js';
+import { UpsModel, type UpsModelContext } from '../../agent/devices/ups.js';
+import { WardgateError } from '../../agent/errors.js';
 import type { Driver, DriverContext, DriverHealth } from '../types.js';
 import { NutDriver, type NutTarget } from './driver.js';
 import { NutSimServer } from './sim-server.js';
@@ -82,11 +83,30 @@ function upsTargets(
   return out;
 }
 
-export function nutKind(): DriverKind {
+/**
+ * `requestStop`: the agent's clean stop, set by the runtime. Interim: the device contract's
+ * `DeviceModelContext.requestStop` (requested in issue 9) is preferred when the registry gives it.
+ */
+export type NutKind = DriverKind & { requestStop?: (reason: string) => Promise<void> };
+
+export function nutKind(): NutKind {
   let driver: NutKindDriver | undefined;
-  return {
+  const kind: NutKind = {
     driver: 'nut',
-    models: { ups: (cfg, ctx) => new UpsModel(cfg as UpsConfig, ctx) },
+    // Present (undefined) so the runtime sees this kind wants the stop path.
+    requestStop: undefined,
+    models: {
+      ups: (cfg, ctx) => {
+        const fromContract = (ctx as UpsModelContext).requestStop;
+        const requestStop =
+          fromContract ??
+          ((reason: string) =>
+            kind.requestStop
+              ? kind.requestStop(reason)
+              : Promise.reject(new WardgateError('WG_ERR_INTERNAL', 'this runtime cannot stop on request')));
+        return new UpsModel(cfg as UpsConfig, { ...ctx, requestStop });
+      },
+    },
     createDrivers(env) {
       const targets = upsTargets(env.config, env.points);
       driver = targets.length > 0 ? new NutKindDriver(targets) : undefined;
@@ -110,4 +130,5 @@ export function nutKind(): DriverKind {
       return true;
     },
   };
+  return kind;
 }

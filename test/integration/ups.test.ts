@@ -4,9 +4,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { checkConfig } from '../../agent/config/load.js';
 import { createLogger } from '../../agent/log.js';
 import { Agent } from '../../agent/runtime.js';
+import { AgentProcess } from '../helpers/agent-process.js';
 import { contractErrors } from '../helpers/central.js';
 import { useCleanups } from '../helpers/cleanup.js';
 import { tempDir, testConfigDoc } from '../helpers/config.js';
@@ -100,13 +102,60 @@ describe('UPS against real upsd + dummy-ups', () => {
   it('low battery: ups.low_battery, gateway.stopping (ups-low-battery), a clean stop, then the shutdown hook', async () => {
     const marker = join(tempDir(), 'shutdown-ran');
     const hook = [process.execPath, '-e', "require('fs').writeFileSync(process.argv[1], 'down')", marker];
-    const { nut, upsEvents, waitType } = await setup({ onLowBattery: { stop: true, shutdownCommand: hook } });
+    const { nut, agent, sub, upsEvents, waitType } = await setup({
+      onLowBattery: { stop: true, shutdownCommand: hook },
+    });
     await waitFor(() => nut.log.length > 0, 5_000, 'upsd log');
     nut.setVars({ 'ups.status': 'OB LB', 'battery.charge': '5', 'battery.runtime': '30' });
     await waitType('gateway.stopping');
     await waitFor(() => existsSync(marker), 30_000, 'shutdown hook');
     expect(readFileSync(marker, 'utf8')).toBe('down');
-    expect(upsEvents().map((e) => e.type)).toEqual(['ups.on_battery', 'ups.low_battery', 'gateway.stopping']);
-    expect(upsEvents()[2]?.data).toMatchObject({ reason: 'ups-low-battery' });
+    // Lanes drain by priority (the critical low_battery may overtake on_battery): order by seq.
+    const bySeq = [...upsEvents()].sort((a, b) => a.seq - b.seq);
+    expect(bySeq.map((e) => e.type)).toEqual(['ups.on_battery', 'ups.low_battery', 'gateway.stopping']);
+    expect(bySeq[2]?.data).toMatchObject({ reason: 'ups-low-battery' });
+    // The stop was the agent's own clean one: status offline with the reason, the outbox closed.
+    await waitFor(
+      () => sub.messages.some((m) => m.topic.endsWith('/status') && m.payload.includes('"ups-low-battery"')),
+      30_000,
+      'status offline (ups-low-battery)',
+    );
+    await agent.stop(); // the stop already in progress (Agent.stop is shared), not a new one
+    await expect(agent.accept(agent.gatewayEvent({ type: 'gateway.clock_synced', data: {} }))).rejects.toMatchObject({
+      code: 'WG_ERR_OUTBOX_CLOSED',
+    });
+  });
+});
+
+describe('wardgate run on a UPS low battery', () => {
+  it('the process stops cleanly (reason ups-low-battery), runs the shutdown hook and exits 0', async () => {
+    const broker = await new Mosquitto().start();
+    cleanup(() => broker.stop());
+    const nut = await new NutServer().start();
+    cleanup(() => nut.stop());
+    const dir = tempDir();
+    const marker = join(dir, 'shutdown-ran');
+    const doc = testConfigDoc({ brokers: [broker.url], dataDir: join(dir, 'data'), buttons: 0 });
+    doc.devices = [
+      {
+        id: 'ups-1',
+        type: 'ups',
+        nut: { port: nut.port, ups: nut.ups },
+        pollSec: 0.5,
+        onLowBattery: {
+          shutdownCommand: [process.execPath, '-e', "require('fs').writeFileSync(process.argv[1], 'down')", marker],
+        },
+      },
+    ];
+    const agent = AgentProcess.withConfig(dir, stringify(doc));
+    cleanup(() => agent.kill());
+    await agent.start();
+    const proc = agent.proc;
+    if (!proc) throw new Error('no process');
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    nut.setVars({ 'ups.status': 'OB LB', 'battery.charge': '4', 'battery.runtime': '20' });
+    expect(await exited).toBe(0);
+    expect(readFileSync(marker, 'utf8')).toBe('down');
+    expect(agent.out).toContain('"reason":"ups-low-battery"');
   });
 });
