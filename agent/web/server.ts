@@ -160,6 +160,13 @@ export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: F
   configRoutes(app, agent.config);
 
   sampler.start();
-  const address = await app.listen({ host: opts.host, port: opts.port });
-  return { app, url: address };
+  try {
+    const address = await app.listen({ host: opts.host, port: opts.port });
+    return { app, url: address };
+  } catch (err) {
+    // Port taken (the demo then tries another): leave no timer or tap behind.
+    sampler.stop();
+    stream.close();
+    throw err;
+  }
 }
