@@ -113,6 +113,11 @@ export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: F
     const path = req.url.split('?')[0] ?? '';
     if (path === '/healthz') return;
     if (!hosts.ok(req.headers.host)) return sendError(reply, 421, 'WG_ERR_HTTP_BAD_HOST');
+    // A browser says where a request comes from: no state change (sign-in included) from elsewhere.
+    const origin = req.headers.origin;
+    const sameOrigin = origin === undefined || origin.replace(/^https?:\/\//, '') === req.headers.host;
+    if (!SAFE_METHODS.has(req.method) && !sameOrigin)
+      return sendError(reply, 403, 'WG_ERR_HTTP_CSRF', 'foreign Origin');
     if (PUBLIC.has(path) || path.startsWith('/assets/') || path.startsWith('/i18n/')) return;
     const verdict = tokens.check(req.headers.authorization, req.ip);
     if (verdict === 'ok') {
@@ -128,10 +133,8 @@ export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: F
     req.who = session.user;
     if (SAFE_METHODS.has(req.method)) return;
     // Every state change from a browser: the session's CSRF token in a header a cross-site form
-    // cannot set, and (when the browser says it) an Origin of this very host.
-    const origin = req.headers.origin;
-    const sameOrigin = origin === undefined || origin.replace(/^https?:\/\//, '') === req.headers.host;
-    if (!sameOrigin || !sameSecret(req.headers['x-csrf-token'] as string | undefined, session.csrf))
+    // cannot set (the Origin was checked above).
+    if (!sameSecret(req.headers['x-csrf-token'] as string | undefined, session.csrf))
       return sendError(reply, 403, 'WG_ERR_HTTP_CSRF');
   });
   app.addHook('onSend', async (req, reply, payload) => {

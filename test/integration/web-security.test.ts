@@ -170,7 +170,10 @@ describe('web security', () => {
   });
 
   it('signs in with a session cookie (HttpOnly, SameSite=Strict), refuses a foreign Origin, expires on sign-out', async () => {
-    const r = await login('bob', 'bob-password-22');
+    const foreign = await login('bob', 'bob-password-22', { origin: 'http://evil.example' });
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get('set-cookie')).toBeNull();
+    const r = await login('bob', 'bob-password-22', { origin: web.url });
     expect(r.status).toBe(200);
     const cookie = r.headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/HttpOnly/);
