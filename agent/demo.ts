@@ -45,6 +45,7 @@ export async function demo(opts: DemoOptions): Promise<number> {
       `  subscribe:  mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${p}/#' -v`,
       `  press:      curl -s -X POST -H 'authorization: Bearer ${token}' -H 'content-type: application/json' \\`,
       `                -d '{"active":true}' ${web}/api/sim/panic-ed-triage-1/button`,
+      `  force door: same with ${web}/api/sim/door-pharmacy/open (Modbus TCP, in-process controller)`,
       `  outbox:     ${config.gateway.dataDir}`,
       'Ctrl-C stops it.',
       '',
