@@ -8,6 +8,7 @@
 import { checkConfig } from '../agent/config/load.js';
 import { Agent } from '../agent/runtime.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
+import { connectRaw } from './floors.js';
 import {
   benchLogger,
   type Check,
@@ -24,6 +25,7 @@ import {
   sleep,
   spawnNode,
   stopBroker,
+  summary,
   tempDir,
 } from './util.js';
 
@@ -32,6 +34,42 @@ const CAMERAS = 50;
 function cpuPercent(fromCpu: NodeJS.CpuUsage, fromMs: number): number {
   const d = process.cpuUsage(fromCpu);
   return ((d.user + d.system) / 1000 / (performance.now() - fromMs)) * 100;
+}
+
+/** Press → central receipt of panic.pressed, one press at a time (as bench/latency.ts), ms. */
+async function pressLatency(agent: Agent, brokerUrl: string, n: number): Promise<number[]> {
+  const gw = agent.config.gateway.id;
+  const sub = await connectRaw(brokerUrl, `central-monitors-${gw}-${process.pid}`);
+  try {
+    await sub.subscribeAsync(`wardgate/v1/${gw}/events/#`, { qos: 1 });
+    let waiter: { type: string; resolve: (t: number) => void } | undefined;
+    sub.on('message', (_topic, payload) => {
+      const t = performance.now();
+      const ev = JSON.parse(payload.toString()) as { type: string };
+      if (waiter && ev.type === waiter.type) {
+        const w = waiter;
+        waiter = undefined;
+        w.resolve(t);
+      }
+    });
+    const one = async (active: boolean) => {
+      const got = new Promise<number>((resolve) => {
+        waiter = { type: active ? 'panic.pressed' : 'panic.released', resolve };
+      });
+      const t0 = performance.now();
+      await agent.simulate('panic-0', 'button', active);
+      return (await got) - t0;
+    };
+    const out: number[] = [];
+    for (let i = 0; i < n + 20; i++) {
+      const e2e = await one(true);
+      await one(false);
+      if (i >= 20) out.push(e2e); // the first 20 warm up
+    }
+    return out;
+  } finally {
+    await sub.endAsync(true);
+  }
 }
 
 async function measure(windowMs: number): Promise<number> {
@@ -46,6 +84,7 @@ export async function monitors() {
   const windowMs = option('window-sec', quick ? 30 : 60) * 1000;
   const floorMs = option('floor-sec', quick ? 10 : 20) * 1000;
   const checkSec = option('check-sec', 30);
+  const presses = option('presses', quick ? 200 : 1000);
   const tmp = tempDir('monitors');
   const mosq = new Mosquitto();
   const peers = spawnNode(['dist/bench/monitors-peers.js', String(CAMERAS)], { execArgv: DEPLOYED_NODE_FLAGS });
@@ -59,9 +98,11 @@ export async function monitors() {
       'peers ready',
     );
     const start = async (id: string, withMonitors: boolean) => {
-      const doc = configDoc({ id, dataDir: `${tmp.dir}/${id}`, brokers: [mosq.url] });
+      // One panic button in both: the alarm latency is measured with and without the monitors.
+      const doc = configDoc({ id, dataDir: `${tmp.dir}/${id}`, brokers: [mosq.url], devices: 1 });
       if (withMonitors) {
         doc.devices = [
+          ...(doc.devices as unknown[]),
           ...ports.map((port, i) => ({
             id: `cam-${i}`,
             type: 'camera',
@@ -84,6 +125,7 @@ export async function monitors() {
     const idle = await start('mon-floor', false);
     await sleep(2_000);
     const floorPct = await measure(floorMs);
+    const latencyFloor = summary(await pressLatency(idle, mosq.url, presses));
     await idle.stop();
 
     const agent = await start('mon-gw', true);
@@ -98,6 +140,9 @@ export async function monitors() {
     const health1 = agent.supervisor.health();
     const onlineAfter = online();
     const ups = agent.devices.devices.get('ups-0')?.model.state();
+    // Presses while 50 cameras and the UPS keep being checked.
+    const latency = summary(await pressLatency(agent, mosq.url, presses));
+    const p99Ratio = latency.p99 / latencyFloor.p99;
     const addedPct = valuePct - floorPct;
     const problems: string[] = [];
     if (onlineBefore !== CAMERAS || onlineAfter !== CAMERAS)
@@ -120,13 +165,32 @@ export async function monitors() {
         target: '',
         pass: null,
       },
+      {
+        what: 'alarm latency p99 with monitors (press → central)',
+        value: round(latency.p99, 2),
+        unit: 'ms',
+        floor: round(latencyFloor.p99, 2),
+        floorWhat: 'same agent without monitors',
+        ratio: round(p99Ratio, 2),
+        target: '≤ 1.5× (not moved)',
+        pass: p99Ratio <= 1.5,
+      },
+      {
+        what: 'alarm latency p50 with monitors',
+        value: round(latency.p50, 2),
+        unit: 'ms',
+        floor: round(latencyFloor.p50, 2),
+        ratio: round(latency.p50 / latencyFloor.p50, 2),
+        target: '',
+        pass: null,
+      },
     ];
     return result(
       'monitors',
       'Camera and UPS monitoring cost',
-      { cameras: CAMERAS, checkSec, upsPollSec: 2, windowMs, floorMs, snapshot: true },
+      { cameras: CAMERAS, checkSec, upsPollSec: 2, windowMs, floorMs, snapshot: true, presses },
       checks,
-      { floorPct, valuePct, addedPct, driversBefore: health0, driversAfter: health1 },
+      { floorPct, valuePct, addedPct, latency, latencyFloor, driversBefore: health0, driversAfter: health1 },
       problems,
     );
   } finally {
