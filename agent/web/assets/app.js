@@ -7,7 +7,7 @@ import { onSim, renderDeviceList, setDevices, showDevice } from './devices.js';
 import { addEvents, initEvents } from './events.js';
 import { chooseLang, currentLang, setLang, t } from './i18n.js';
 import { renderAlarms, renderOverview } from './overview.js';
-import { $ } from './util.js';
+import { $, setHtml } from './util.js';
 import { initWalkTest, onWalkTest, showWalkTests } from './walktest.js';
 
 const SESSION_POLL_MS = 5000;
@@ -59,7 +59,7 @@ function showSignIn() {
   $('nav').hidden = true;
   $('signout').hidden = true;
   $('signin').hidden = false;
-  $('link').textContent = '';
+  setHtml($('link'), '');
   // Notice a session made in another tab, and say when the box stops answering.
   state.poll = setInterval(async () => {
     try {

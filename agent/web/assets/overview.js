@@ -1,7 +1,7 @@
 // The overview: active alarms first (always at the top of the page), then uplink, outbox per lane
 // with its depth over the last hours, the box (clock, disk), outputs.
 import { t } from './i18n.js';
-import { $, age, badge, bytes, codeLink, esc, td, timeEl } from './util.js';
+import { $, age, badge, bytes, codeLink, esc, setHtml, td, timeEl } from './util.js';
 
 const LANES = ['critical', 'high', 'normal', 'low'];
 
@@ -9,21 +9,24 @@ export function renderAlarms(alarms) {
   const box = $('alarms');
   $('alarmsBox').classList.toggle('has-alarms', alarms.length > 0);
   if (alarms.length === 0) {
-    box.innerHTML = `<p class="ok">${esc(t('alarms.none'))}</p>`;
+    setHtml(box, `<p class="ok">${esc(t('alarms.none'))}</p>`);
     return;
   }
-  box.innerHTML = `<ul class="alarms">${alarms
-    .map((a) => {
-      const led = a.localLed?.on ? `<span class="led">${esc(t('alarms.ledOn'))}</span>` : '';
-      const cr = a.controlRoom
-        ? `<span class="ok">${esc(t('alarms.ackBy', { by: a.controlRoom.by }))} ${timeEl(a.controlRoom.at)}</span>`
-        : `<span class="warn">${esc(t('alarms.notAcked'))}</span>`;
-      return `<li class="alarm sev-${esc(a.severity)}" data-alarm="${esc(a.id)}">
+  setHtml(
+    box,
+    `<ul class="alarms">${alarms
+      .map((a) => {
+        const led = a.localLed?.on ? `<span class="led">${esc(t('alarms.ledOn'))}</span>` : '';
+        const cr = a.controlRoom
+          ? `<span class="ok">${esc(t('alarms.ackBy', { by: a.controlRoom.by }))} ${timeEl(a.controlRoom.at)}</span>`
+          : `<span class="warn">${esc(t('alarms.notAcked'))}</span>`;
+        return `<li class="alarm sev-${esc(a.severity)}" data-alarm="${esc(a.id)}">
 <strong>${esc(t(`type.${a.type}`))}</strong>${a.test ? ` <span class="test">${esc(t('alarms.test'))}</span>` : ''}
 <span class="where">${esc(a.name || a.device)}${a.location ? ` · ${esc(a.location)}` : ''}</span>
 <span>${esc(t('alarms.since'))} ${timeEl(a.since)}</span> ${cr} ${led}</li>`;
-    })
-    .join('')}</ul>`;
+      })
+      .join('')}</ul>`,
+  );
 }
 
 function uplinkHtml(s) {
@@ -95,13 +98,16 @@ export function renderOverview(ov) {
   s.web = { ...(s.web || {}), lastAckSeenAt: ov.lastAckSeenAt };
   $('gw').textContent = `${s.gateway} @ ${s.site} · v${s.version}`;
   const u = s.uplink;
-  $('link').innerHTML = u.sessionTakenOver
-    ? badge('bad', t('link.takenOver'))
-    : u.connected
-      ? badge('ok', t('link.online'))
-      : badge('bad', t('link.offline'));
+  setHtml(
+    $('link'),
+    u.sessionTakenOver
+      ? badge('bad', t('link.takenOver'))
+      : u.connected
+        ? badge('ok', t('link.online'))
+        : badge('bad', t('link.offline')),
+  );
   renderAlarms(ov.alarms);
-  $('uplink').innerHTML = uplinkHtml(s);
+  setHtml($('uplink'), uplinkHtml(s));
   $('outbox').tBodies[0].innerHTML = s.outbox.lanes
     .map(
       (l) =>

@@ -49,3 +49,14 @@ export const badge = (cls, text) => `<span class="${cls}">${esc(text)}</span>`;
 export const codeLink = (code) => `<a href="/errors#${encodeURIComponent(code)}" class="code">${esc(code)}</a>`;
 
 export const deviceLabel = (d) => esc(d?.name || d?.id || '');
+
+/**
+ * Replace an element's content only when it changed: the overview is pushed every few seconds, and
+ * re-rendering an aria-live region re-announces it (the alarm list is assertive) and drops focus.
+ */
+const rendered = new WeakMap();
+export function setHtml(el, html) {
+  if (rendered.get(el) === html) return;
+  rendered.set(el, html);
+  el.innerHTML = html;
+}
