@@ -128,10 +128,12 @@ export async function watch(argv: string[]): Promise<number> {
     if (process.stdin.isTTY) {
       process.stdin.setRawMode(true);
       process.stdin.on('data', (d: Buffer) => {
-        const k = d.toString();
-        if (k === 'q' || k === '\x03') process.kill(process.pid, 'SIGINT');
-        else if (/^[1-9]$/.test(k)) board.selected = Number(k) - 1;
-        else if (k === 'a' && signer) void acknowledge(consumer, board, signer);
+        // Keys typed quickly (or pasted) arrive together in one chunk.
+        for (const k of d.toString()) {
+          if (k === 'q' || k === '\x03') process.kill(process.pid, 'SIGINT');
+          else if (/^[1-9]$/.test(k)) board.selected = Number(k) - 1;
+          else if (k === 'a' && signer) void acknowledge(consumer, board, signer);
+        }
         dirty = true;
       });
     }
