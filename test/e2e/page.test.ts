@@ -259,6 +259,16 @@ describe('technician page', () => {
     await page.keyboard.press('Enter');
     await page.locator('#view-devices').waitFor({ state: 'visible' });
     expect(await page.locator('nav button[data-view="devices"]').getAttribute('aria-current')).toBe('page');
+    // Pressing a sim input from the keyboard: the pushed update keeps the focus on the button.
+    await page.locator('button[data-d="panic-0"][data-a="1"]').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#devices tr[data-device="panic-0"]', { hasText: 'PRESSED' }).waitFor();
+    expect(await page.evaluate(`document.activeElement.dataset.d + ' ' + document.activeElement.dataset.a`)).toBe(
+      'panic-0 1',
+    );
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter'); // the "off" button next to it
+    await page.locator('#devices tr[data-device="panic-0"]', { hasText: 'idle' }).waitFor();
     await page.close();
   });
 });

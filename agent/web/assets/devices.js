@@ -3,7 +3,7 @@
 // `headline`); availability, since when, the last error code linked to its entry; a device page
 // with recent events, raw state (kept open across updates) and "probe now" where offered.
 import { api } from './api.js';
-import { t } from './i18n.js';
+import { currentLang, t } from './i18n.js';
 import { renderOutputs } from './overview.js';
 import { $, badge, codeLink, esc, td, timeEl } from './util.js';
 
@@ -121,12 +121,32 @@ export function renderDeviceList(overview) {
       String(a.location || '').localeCompare(String(b.location || '')) ||
       String(a.name || a.id).localeCompare(String(b.name || b.id)),
   );
-  $('devices').tBodies[0].innerHTML = list
-    .map(
-      (x) =>
-        `<tr data-device="${esc(x.id)}">${td('col.device', `<a href="?device=${encodeURIComponent(x.id)}" data-open="${esc(x.id)}">${esc(x.name || x.id)}</a><br><small>${esc(x.location || '')}${x.location ? ' · ' : ''}${esc(t(`devtype.${x.type}`))} · ${esc(x.id)}</small>`)}${td('col.state', headline(x))}${td('col.availability', availability(x))}${td('col.simulate', sim ? simButtons(x) : '–')}</tr>`,
-    )
-    .join('');
+  const cells = (x) => [
+    td(
+      'col.device',
+      `<a href="?device=${encodeURIComponent(x.id)}" data-open="${esc(x.id)}">${esc(x.name || x.id)}</a><br><small>${esc(x.location || '')}${x.location ? ' · ' : ''}${esc(t(`devtype.${x.type}`))} · ${esc(x.id)}</small>`,
+    ),
+    td('col.state', headline(x)),
+    td('col.availability', availability(x)),
+    td('col.simulate', sim ? simButtons(x) : '–'),
+  ];
+  const body = $('devices').tBodies[0];
+  const key = `${currentLang()} ${sim} ${list.map((x) => x.id).join(' ')}`;
+  if (body.dataset.key !== key) {
+    body.dataset.key = key;
+    body.innerHTML = list.map((x) => `<tr data-device="${esc(x.id)}">${cells(x).join('')}</tr>`).join('');
+    return;
+  }
+  // Same rows: only the state and availability cells change, so a focused sim button keeps its focus.
+  list.forEach((x, i) => {
+    const row = body.rows[i];
+    const [, state, avail] = cells(x);
+    for (const [cell, html] of [
+      [row.cells[1], state],
+      [row.cells[2], avail],
+    ])
+      if (cell.outerHTML !== html) cell.outerHTML = html;
+  });
 }
 
 export async function onSim(ev) {
