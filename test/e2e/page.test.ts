@@ -271,4 +271,44 @@ describe('technician page', () => {
     await page.locator('#devices tr[data-device="panic-0"]', { hasText: 'idle' }).waitFor();
     await page.close();
   });
+
+  it('text contrast is at least WCAG AA (4.5:1, 3:1 for large text) on every view, alarm shown', async () => {
+    const page = await env.browser.newPage();
+    await signIn(page, env.web.url);
+    await press(env.web.url, 'panic-1', 'button', true);
+    await page.locator('#alarms li.alarm', { hasText: 'Button 1' }).waitFor();
+    for (const v of VIEWS) {
+      await view(page, v);
+      const low = (await page.evaluate(`(() => {
+        const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+        const lum = ([r, g, b]) => {
+          const f = (x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; };
+          return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+        };
+        const bg = (el) => {
+          for (let e = el; e; e = e.parentElement) {
+            const c = rgb(getComputedStyle(e).backgroundColor);
+            if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+          }
+          return [255, 255, 255];
+        };
+        const out = [];
+        for (const el of document.querySelectorAll('body *')) {
+          const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+          const r = el.getBoundingClientRect();
+          if (!own || r.width === 0) continue;
+          const s = getComputedStyle(el);
+          const a = lum(rgb(s.color));
+          const b = lum(bg(el));
+          const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+          const large = parseFloat(s.fontSize) >= 24 || (parseFloat(s.fontSize) >= 18.66 && Number(s.fontWeight) >= 700);
+          if (ratio < (large ? 3 : 4.5)) out.push(el.tagName + '.' + el.className + ' "' + el.textContent.trim().slice(0, 30) + '" ' + ratio.toFixed(2));
+        }
+        return out;
+      })()`)) as string[];
+      expect(low, v).toEqual([]);
+    }
+    await press(env.web.url, 'panic-1', 'button', false);
+    await page.close();
+  });
 });
