@@ -41,6 +41,10 @@ export const CATALOGUE = {
   'ups.online': 'normal',
   'gateway.started': 'normal',
   'gateway.stopping': 'high',
+  // Issue 12: the daily self-test (high when an item failed) and live reloads (refused: high).
+  'gateway.self_test': 'normal',
+  'gateway.config_reloaded': 'normal',
+  'gateway.config_reload_failed': 'high',
   'gateway.clock_synced': 'normal',
   'gateway.outbox_evicted': 'high',
   'gateway.outbox_quarantined': 'high',

@@ -62,7 +62,9 @@ export async function run(configPath: string): Promise<number> {
   }
   const log = createLogger(config.log?.level ?? 'info');
   const running = await startAll(config, log);
-  notify('READY=1', log);
+  running.agent.configPath = configPath;
+  running.agent.notifySystemd = (state) => void notify(state, log);
+  void notify('READY=1', log);
   log.info({ gateway: config.gateway.id, lastSeq: running.agent.outbox.lastSeq }, 'wardgate ready');
   const stopWatchdog = startWatchdog(() => running.agent.outbox.diskLow === undefined, log);
   // An error that escapes every handler is logged; only a bug or a storm of them makes a clean stop
@@ -95,6 +97,13 @@ export async function run(configPath: string): Promise<number> {
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    // `systemctl reload wardgate` (ExecReload=kill -HUP): re-read the config and apply the
+    // difference; an invalid file is refused and the agent keeps running (agent/reload.ts).
+    const onHup = () => {
+      log.info({ signal: 'SIGHUP' }, 'reloading the configuration');
+      void running.agent.reload('sighup');
+    };
+    process.on('SIGHUP', onHup);
     // A device asked for the stop (UPS low battery): the same clean path, then exit.
     running.agent.stopRequestHandler = (reason) => {
       log.warn({ reason }, 'stopping');

@@ -6,11 +6,11 @@ import { GpioDriver, type GpioReadingValue, type OutputSpec } from '../drivers/g
 import { type GpioBackendKind, loadGpioBackendFactory } from '../drivers/gpio/index.js';
 import type { Reading } from '../drivers/types.js';
 import { ActionEngine } from './actions/engine.js';
-import { CommandUnit, commandSubscription } from './commands/unit.js';
 import { OutputBank, type OutputState } from './actions/outputs.js';
 import { outputAndActionWarnings } from './actions/validate.js';
 import { Alarms, alarmDeviceInfo } from './alarms.js';
 import { bootId, type ClockConfig, isClockSynced, uptimeMs } from './clock.js';
+import { CommandUnit, commandSubscription } from './commands/unit.js';
 import { resolveSecret } from './config/secrets.js';
 import type { Config } from './config/types.js';
 import { driverKinds } from './devices/driver-kinds.js';
@@ -21,9 +21,14 @@ import type { ModelEvent } from './devices/types.js';
 import { errorCode, errorMessage, WardgateError } from './errors.js';
 import { type MakeEventInput, makeEvent, type NewEvent, type WgEvent } from './event.js';
 import { EventHistory } from './history.js';
+import { selfTest, startJobs } from './jobs/index.js';
+import { setLogLevel } from './jobs/log-level.js';
+import type { Jobs } from './jobs/scheduler.js';
+import type { SelfTestReport } from './jobs/self-test.js';
 import { Metrics } from './metrics.js';
 import { Drain } from './outbox/drain.js';
 import { Outbox } from './outbox/store.js';
+import { type ReloadInternals, type ReloadResult, type ReloadSource, reloadAgent } from './reload.js';
 import { SimInjector } from './sim.js';
 import { type AgentStatus, buildStatus, healthPayload, statusPayload } from './status.js';
 import { Supervisor } from './supervisor.js';
@@ -45,7 +50,8 @@ export interface AgentOptions {
 const HOUR = 3_600_000;
 
 export class Agent {
-  readonly config: Config;
+  /** Replaced as a whole by a live reload (agent/reload.ts). */
+  config: Config;
   readonly log: Logger;
   readonly outbox: Outbox;
   readonly uplink: Uplink;
@@ -54,8 +60,8 @@ export class Agent {
   readonly supervisor: Supervisor;
   readonly metrics: Metrics;
   readonly retained: RetainedPublisher;
-  readonly outputBank: OutputBank;
-  readonly actions: ActionEngine;
+  outputBank: OutputBank;
+  actions: ActionEngine;
   readonly topicCtx: TopicContext;
   readonly startedAt = Date.now();
   /** Signed commands, the control room's acknowledgement with escalation, the path monitor (issue 10). */
@@ -144,23 +150,8 @@ export class Agent {
 
     this.retained = new RetainedPublisher(this.uplink, this.topicCtx, log.child({ unit: 'retained' }));
 
-    this.outputBank = new OutputBank({
-      outputs: config.outputs ?? [],
-      defaultChip: config.gpio?.chip ?? 'gpiochip0',
-      write: (point, level) =>
-        this.gpio
-          ? this.gpio.write(point, level)
-          : Promise.reject(new WardgateError('WG_ERR_GPIO_LINE', 'the GPIO driver is not running')),
-      changed: (id, snapshot) => this.retained.setState(id, snapshot),
-      log: log.child({ unit: 'outputs' }),
-    });
-    this.actions = new ActionEngine({
-      rules: config.actions ?? [],
-      outputs: this.outputBank,
-      acknowledge: (device) => this.acknowledge(device),
-      command: (device, name, args) => this.deviceCommand(device, name, args),
-      log: log.child({ unit: 'actions' }),
-    });
+    this.outputBank = this.makeOutputBank(config);
+    this.actions = this.makeActions(config);
     for (const warning of outputAndActionWarnings(config as unknown as Record<string, unknown>))
       log.warn({ unit: 'actions' }, `config: ${warning}`);
 
@@ -235,6 +226,29 @@ export class Agent {
     });
   }
 
+  private makeOutputBank(config: Config): OutputBank {
+    return new OutputBank({
+      outputs: config.outputs ?? [],
+      defaultChip: config.gpio?.chip ?? 'gpiochip0',
+      write: (point, level) =>
+        this.gpio
+          ? this.gpio.write(point, level)
+          : Promise.reject(new WardgateError('WG_ERR_GPIO_LINE', 'the GPIO driver is not running')),
+      changed: (id, snapshot) => this.retained.setState(id, snapshot),
+      log: this.log.child({ unit: 'outputs' }),
+    });
+  }
+
+  private makeActions(config: Config): ActionEngine {
+    return new ActionEngine({
+      rules: config.actions ?? [],
+      outputs: this.outputBank,
+      acknowledge: (device) => this.acknowledge(device),
+      command: (device, name, args) => this.deviceCommand(device, name, args),
+      log: this.log.child({ unit: 'actions' }),
+    });
+  }
+
   /** Open the outbox, connect, start the drivers. Resolves when the agent is READY. */
   static async start(opts: AgentOptions): Promise<Agent> {
     const agent = new Agent(opts);
@@ -265,6 +279,7 @@ export class Agent {
     if (config.devices.length > 0 || (config.outputs?.length ?? 0) > 0) {
       const kind = (config.gpio?.backend ?? 'gpiod') as GpioBackendKind;
       const factory = opts.gpioBackend ?? (await loadGpioBackendFactory(kind));
+      this.gpioFactory = factory;
       this.gpio = new GpioDriver(factory, this.devices.gpioInputRefs(), this.gpioOutputs());
       this.supervisor.add(this.gpio);
     }
@@ -274,18 +289,116 @@ export class Agent {
     }
     await this.supervisor.startAll();
 
-    const every = (ms: number, job: string, fn: () => unknown) => {
-      const t = setInterval(() => this.guarded(job, fn), ms);
-      t.unref();
-      this.timers.push(t);
-    };
-    every(config.mqtt.healthIntervalSec * 1000, 'health', () => this.retained.publishHealth(this.healthPayload()));
-    every(5000, 'clock check', () => this.checkClock());
+    // Every periodic job in one place, each guarded against overlap and failure (agent/jobs/).
+    this.jobs = startJobs(this);
     this.guarded('box health', () => this.boxHealth.sample());
-    every((config.health?.intervalSec ?? BOX_HEALTH_DEFAULTS.intervalSec) * 1000, 'box health', () =>
+    this.jobs.add('box-health', { everySec: config.health?.intervalSec ?? BOX_HEALTH_DEFAULTS.intervalSec }, () =>
       this.boxHealth.sample(),
     );
-    every(60_000, 'outbox eviction by age', () => this.outbox.evictByAge());
+  }
+
+  /** Scheduled jobs (agent/jobs/); undefined until started. */
+  jobs: Jobs | undefined;
+  /** The last self-test (daily, or asked for from the page); on /api/status. */
+  lastSelfTest: SelfTestReport | undefined;
+  private readonly lastReadingAt = new Map<string, number>();
+  private readonly driverUpAt = new Map<string, number>();
+
+  /** When a driver last delivered a reading, or started if it has not yet (the self-test's "last success"). */
+  driverLastSuccess(driver: string): number | undefined {
+    return this.lastReadingAt.get(driver) ?? this.driverUpAt.get(driver);
+  }
+
+  /** Run the self-test, record it as a `gateway.self_test` event and keep it for the page. */
+  async recordSelfTest(now = Date.now()): Promise<SelfTestReport> {
+    const report = selfTest(this, now);
+    this.lastSelfTest = report;
+    if (!report.ok) {
+      const failed = report.items.filter((i) => !i.ok).map((i) => i.item);
+      this.log.warn({ code: 'WG_ERR_SELF_TEST_FAILED', failed }, 'self-test found problems');
+    }
+    const severity = report.ok ? 'normal' : 'high';
+    await this.accept(this.gatewayEvent({ type: 'gateway.self_test', severity, data: { ...report } }));
+    return report;
+  }
+
+  /** The config file a reload re-reads (`wardgate run --config`). */
+  configPath: string | undefined;
+  /** sd_notify for RELOADING=1 / READY=1 around a reload (`wardgate run` sets it). */
+  notifySystemd: (state: string) => void = () => {};
+  /** The last reload's outcome (on /api/status; an invalid file's problems are shown there). */
+  lastReload: ReloadResult | undefined;
+  private gpioFactory: (() => GpioBackend) | undefined;
+  private reloading: Promise<unknown> = Promise.resolve();
+
+  /** Live reload (SIGHUP, `config.reload`, the page); never throws, one at a time. */
+  reload(source: ReloadSource, by?: string): Promise<ReloadResult> {
+    const run = () => reloadAgent(this, this.reloadInternals(), this.configPath, source, by);
+    const p = this.reloading.then(run, run);
+    this.reloading = p.catch(() => {});
+    return p;
+  }
+
+  private reloadInternals(): ReloadInternals {
+    return {
+      setConfig: (c) => {
+        this.config = c;
+      },
+      restartGpio: async () => {
+        const refs = this.devices.gpioInputRefs();
+        const outputs = this.gpioOutputs();
+        if (refs.length === 0 && outputs.length === 0) {
+          await this.supervisor.remove('gpio');
+          this.gpio = undefined;
+          return false;
+        }
+        const factory =
+          this.gpioFactory ?? (await loadGpioBackendFactory((this.config.gpio?.backend ?? 'gpiod') as GpioBackendKind));
+        this.gpioFactory = factory;
+        this.lineProblems.clear();
+        this.gpio = new GpioDriver(factory, refs, outputs);
+        await this.supervisor.replace(this.gpio);
+        return true;
+      },
+      replaceOutputsAndActions: (c, outputs) => {
+        this.actions.stop();
+        if (outputs) {
+          this.outputBank.stop();
+          this.outputBank = this.makeOutputBank(c);
+        }
+        this.actions = this.makeActions(c);
+      },
+      reconnectUplink: async (c) => {
+        this.drain.pause();
+        await this.uplink.reconnectWith({
+          brokers: c.mqtt.brokers,
+          protocol: c.mqtt.protocol,
+          keepaliveSec: c.mqtt.keepaliveSec,
+          connectTimeoutMs: c.mqtt.connectTimeoutMs,
+          ...(c.mqtt.username !== undefined ? { username: c.mqtt.username } : {}),
+          ...(c.mqtt.password !== undefined
+            ? { password: resolveSecret(c.mqtt.password, 'mqtt.password') as string }
+            : {}),
+          ...(c.mqtt.tls ? { tls: readTls(c.mqtt.tls) } : {}),
+          failbackSec: c.mqtt.failbackSec,
+        });
+      },
+      restartJobs: () => {
+        this.jobs?.stopAll();
+        this.jobs = startJobs(this);
+        this.jobs.add(
+          'box-health',
+          { everySec: this.config.health?.intervalSec ?? BOX_HEALTH_DEFAULTS.intervalSec },
+          () => this.boxHealth.sample(),
+        );
+      },
+      notify: (state) => this.notifySystemd(state),
+    };
+  }
+
+  /** The runtime log level (page, `log.level` command); a restart goes back to the configured one. */
+  setLogLevel(level: string, by?: string): { from: string; to: string } {
+    return setLogLevel(this.log, level, by);
   }
 
   /**
@@ -343,6 +456,7 @@ export class Agent {
   }
 
   private onReading(driver: string, reading: Reading): void {
+    this.lastReadingAt.set(driver, Date.now());
     if (driver !== 'gpio') {
       // Other drivers' models own their availability (DeviceModelContext.setAvailability).
       this.devices.onReading(driver, reading);
@@ -408,6 +522,7 @@ export class Agent {
   }
 
   private onDriverUp(driver: string): void {
+    this.driverUpAt.set(driver, Date.now());
     // Availability returns per line with each initial reading; outputs are rewritten where in doubt.
     if (driver === 'gpio') this.outputBank.resync();
   }
@@ -506,7 +621,9 @@ export class Agent {
       if (!(await within(p, ms))) this.log.warn({ code: 'WG_ERR_STOP_TIMEOUT', step, ms }, 'stop step timed out');
     };
     for (const t of this.timers) clearInterval(t);
+    this.jobs?.stopAll();
     this.actions.stop();
+    this.commands.stop();
     this.outputBank.stop();
     await bounded('drivers', this.supervisor.stopAll(), upTo(3000, 4000));
     this.devices.stop();
@@ -519,7 +636,6 @@ export class Agent {
     // says offline and waits for them (pausing here ignored them: a window of duplicates at every
     // restart).
     this.drain.finish();
-    this.commands.stop();
     try {
       const offline = JSON.stringify(this.statusPayload('offline', reason));
       await this.uplink.stop(

@@ -62,6 +62,11 @@ export function buildStatus(agent: Agent) {
     commands: agent.commands.status(),
     // Issue 9: temperature, load, memory, outbox disk, uptime, Pi firmware flags ("unknown" if absent).
     box: agent.boxHealth.snapshot(),
+    // Issue 12: the last self-test (pass/fail per item), the jobs, the runtime log level, the last reload.
+    selfTest: agent.lastSelfTest ?? null,
+    jobs: agent.jobs?.states() ?? [],
+    logLevel: { current: agent.log.level, configured: agent.config.log?.level ?? 'info' },
+    reload: { last: agent.lastReload ?? null },
   };
 }
 

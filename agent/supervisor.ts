@@ -35,6 +35,8 @@ interface Unit {
   /** Per point: start of its 1 s window and readings in it. */
   windows: Map<string, { start: number; count: number }>;
   shed: number;
+  /** Times start() was called on it: a live reload must not restart an untouched driver (issue 12). */
+  starts: number;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -63,7 +65,35 @@ export class Supervisor {
       up: false,
       windows: new Map(),
       shed: 0,
+      starts: 0,
     });
+  }
+
+  /** Live reload (issue 12): stop a driver (bounded) and forget it. */
+  async remove(name: string): Promise<void> {
+    const u = this.units.get(name);
+    if (!u) return;
+    this.units.delete(name);
+    if (u.timer) clearTimeout(u.timer);
+    u.abort.abort();
+    try {
+      await withTimeout(u.driver.stop(), this.opts.stopTimeoutMs ?? 5000, `driver ${name} stop`);
+    } catch (err) {
+      this.opts.log.error({ err, driver: name }, 'driver did not stop cleanly');
+    }
+  }
+
+  /** Live reload: a driver with a new configuration takes the place of the one of that name. */
+  async replace(driver: Driver): Promise<void> {
+    await this.remove(driver.name);
+    this.add(driver);
+    const u = this.units.get(driver.name);
+    if (u) await this.start(u);
+  }
+
+  /** Start counts per driver (tests of live reload). */
+  startCounts(): Record<string, number> {
+    return Object.fromEntries([...this.units].map(([n, u]) => [n, u.starts]));
   }
 
   async startAll(): Promise<void> {
@@ -73,6 +103,7 @@ export class Supervisor {
   private async start(unit: Unit): Promise<void> {
     const { driver } = unit;
     const log = this.opts.log.child({ driver: driver.name });
+    unit.starts++;
     unit.abort = new AbortController();
     const signal = unit.abort.signal;
     const floodLimit = this.opts.floodPerSec ?? 1000;
@@ -159,8 +190,9 @@ export class Supervisor {
     );
   }
 
-  health(): Record<string, DriverHealth & { restarts: number; up: boolean; shedReadings: number }> {
-    const out: Record<string, DriverHealth & { restarts: number; up: boolean; shedReadings: number }> = {};
+  health(): Record<string, DriverHealth & { restarts: number; starts: number; up: boolean; shedReadings: number }> {
+    const out: Record<string, DriverHealth & { restarts: number; starts: number; up: boolean; shedReadings: number }> =
+      {};
     for (const [name, u] of this.units) {
       let h: DriverHealth;
       try {
@@ -172,6 +204,7 @@ export class Supervisor {
         ...h,
         ...(u.lastError && !h.lastError ? { lastError: u.lastError, lastErrorCode: u.lastErrorCode } : {}),
         restarts: u.restarts,
+        starts: u.starts,
         up: u.up,
         shedReadings: u.shed,
       };

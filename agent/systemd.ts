@@ -4,11 +4,25 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from 'pino';
 
-export function notify(state: string, log: Logger): void {
-  if (!process.env.NOTIFY_SOCKET) return;
-  execFile('systemd-notify', [`--pid=${process.pid}`, state], (err) => {
-    if (err) log.warn({ err, state }, 'systemd-notify failed');
-  });
+// One systemd-notify at a time: two child processes may otherwise deliver RELOADING=1 after the
+// READY=1 that ends the reload, and systemd would wait for a READY that never comes.
+let chain: Promise<void> = Promise.resolve();
+
+export function notify(state: string, log: Logger): Promise<void> {
+  if (!process.env.NOTIFY_SOCKET) return Promise.resolve();
+  // RELOADING=1 carries the monotonic time it was sent at: systemd >= 253 requires it (for
+  // Type=notify-reload); 252 (Debian 12) ignores it. process.hrtime is CLOCK_MONOTONIC on Linux.
+  const fields = state === 'RELOADING=1' ? [state, `MONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`] : [state];
+  chain = chain.then(
+    () =>
+      new Promise<void>((resolve) => {
+        execFile('systemd-notify', [`--pid=${process.pid}`, ...fields], (err) => {
+          if (err) log.warn({ err, state }, 'systemd-notify failed');
+          resolve();
+        });
+      }),
+  );
+  return chain;
 }
 
 /** Ping the watchdog at half its period while `healthy()` holds; returns a stop function. */

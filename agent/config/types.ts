@@ -176,6 +176,14 @@ export interface Config {
     walkTestsKept?: number;
   };
   log?: { level?: string };
+  /** Scheduled jobs (issue 12; agent/jobs/index.ts). */
+  jobs?: {
+    selfTestAt?: string;
+    maintenanceAt?: string;
+    vacuumFreePages?: number;
+    diskMinFreeMb?: number;
+    timezone?: string;
+  };
   gpio?: { backend?: 'sim' | 'gpiod' | 'onoff'; chip?: string };
   devices: DeviceConfig[];
   /** Modbus buses the doors are on (issue 8; drivers/modbus/types.ts). */

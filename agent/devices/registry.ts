@@ -65,41 +65,65 @@ export class DeviceRegistry {
   /** driver → point → the models reading it (non-GPIO drivers; two doors of one I/O module share its unit). */
   private readonly byPoint = new Map<string, Map<string, PointRoute[]>>();
 
+  private readonly factories: Record<string, ModelFactory>;
+
   constructor(
     config: Config,
-    log: Logger,
-    hooks: RegistryHooks,
+    private readonly log: Logger,
+    private readonly hooks: RegistryHooks,
     private readonly kinds: readonly DriverKind[] = driverKinds(),
   ) {
-    const factories: Record<string, ModelFactory> = { ...GPIO_MODELS };
-    for (const kind of kinds) Object.assign(factories, kind.models);
-    for (const cfg of config.devices) {
-      // The entry exists before the model so the model's callbacks can name it.
-      const entry = { cfg, online: false, reason: 'starting', since: Date.now() } as DeviceEntry;
-      const ctx: DeviceModelContext = {
-        emit: (ev) => hooks.emit(entry, ev),
-        stateChanged: () => hooks.stateChanged(entry),
-        setOutput: (outputId, active, by) => hooks.setOutput(entry, outputId, active, by),
-        log: log.child({ device: cfg.id }),
-        setAvailability: (online, reason, opts) => hooks.setAvailability?.(entry, online, reason, opts?.announce),
-        write: (driver, point, value) =>
-          hooks.write
-            ? hooks.write(driver, point, value)
-            : Promise.reject(new WardgateError('WG_ERR_DRIVER_FAULT', `no driver ${driver} to write ${point}`)),
-      };
-      const factory = factories[cfg.type];
-      if (!factory) throw new WardgateError('WG_ERR_CONFIG_INVALID', `devices: no model for type ${cfg.type}`);
-      entry.model = factory(cfg, ctx, config);
-      this.devices.set(cfg.id, entry);
-      const model = entry.model;
-      if (isGpioInputModel(model)) {
-        for (const wiring of model.gpioInputs) this.byLine.set(lineKey(wiring.ref), { entry, model, wiring });
-      }
-      for (const p of model.points) {
-        if (p.driver === 'gpio') continue;
-        const points = this.byPoint.get(p.driver) ?? new Map<string, PointRoute[]>();
-        this.byPoint.set(p.driver, points);
-        points.set(p.point, [...(points.get(p.point) ?? []), { entry, name: p.name }]);
+    this.factories = { ...GPIO_MODELS };
+    for (const kind of kinds) Object.assign(this.factories, kind.models);
+    for (const cfg of config.devices) this.addDevice(cfg, config);
+  }
+
+  /** A device's model, wired to its lines and points (at start, and by a live reload: issue 12). */
+  addDevice(cfg: DeviceConfig, config: Config): DeviceEntry {
+    const { hooks, log } = this;
+    const factories = this.factories;
+    // The entry exists before the model so the model's callbacks can name it.
+    const entry = { cfg, online: false, reason: 'starting', since: Date.now() } as DeviceEntry;
+    const ctx: DeviceModelContext = {
+      emit: (ev) => hooks.emit(entry, ev),
+      stateChanged: () => hooks.stateChanged(entry),
+      setOutput: (outputId, active, by) => hooks.setOutput(entry, outputId, active, by),
+      log: log.child({ device: cfg.id }),
+      setAvailability: (online, reason, opts) => hooks.setAvailability?.(entry, online, reason, opts?.announce),
+      write: (driver, point, value) =>
+        hooks.write
+          ? hooks.write(driver, point, value)
+          : Promise.reject(new WardgateError('WG_ERR_DRIVER_FAULT', `no driver ${driver} to write ${point}`)),
+    };
+    const factory = factories[cfg.type];
+    if (!factory) throw new WardgateError('WG_ERR_CONFIG_INVALID', `devices: no model for type ${cfg.type}`);
+    entry.model = factory(cfg, ctx, config);
+    this.devices.set(cfg.id, entry);
+    const model = entry.model;
+    if (isGpioInputModel(model)) {
+      for (const wiring of model.gpioInputs) this.byLine.set(lineKey(wiring.ref), { entry, model, wiring });
+    }
+    for (const p of model.points) {
+      if (p.driver === 'gpio') continue;
+      const points = this.byPoint.get(p.driver) ?? new Map<string, PointRoute[]>();
+      this.byPoint.set(p.driver, points);
+      points.set(p.point, [...(points.get(p.point) ?? []), { entry, name: p.name }]);
+    }
+    return entry;
+  }
+
+  /** Stop a device's model and forget its routes (live reload); its driver is the caller's. */
+  removeDevice(id: string): void {
+    const entry = this.devices.get(id);
+    if (!entry) return;
+    entry.model.stop();
+    this.devices.delete(id);
+    for (const [k, r] of this.byLine) if (r.entry === entry) this.byLine.delete(k);
+    for (const points of this.byPoint.values()) {
+      for (const [p, routes] of points) {
+        const left = routes.filter((r) => r.entry !== entry);
+        if (left.length === 0) points.delete(p);
+        else points.set(p, left);
       }
     }
   }

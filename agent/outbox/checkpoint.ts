@@ -141,6 +141,17 @@ export class CheckpointScheduler {
     this.lastCheckpointAt = now;
   }
 
+  /**
+   * The maintenance job's checkpoint (agent/jobs/maintenance.ts): the idle path (PASSIVE, then
+   * TRUNCATE once caught up), only if nothing was written for the idle moment. False if busy.
+   */
+  checkpointIfQuiet(now = Date.now()): boolean {
+    if (now - this.lastWriteAt < (this.opts.idleMs ?? 1000)) return false;
+    this.bytesSince = Math.max(this.bytesSince, 1); // caught up or not, look at the WAL now
+    this.idleCheckpoint(now);
+    return true;
+  }
+
   private idleCheckpoint(now: number): void {
     try {
       const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as Array<{

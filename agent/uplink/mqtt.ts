@@ -87,6 +87,18 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     this.attempt();
   }
 
+  /**
+   * Live reload of the `mqtt` section (issue 12): end this connection (late PUBACKs still settle
+   * within the budget; unacknowledged rows stay in the outbox and go again), then connect with
+   * the new options from the first broker.
+   */
+  async reconnectWith(opts: Partial<UplinkOptions>, budgetMs = 2000): Promise<void> {
+    await this.stop([], budgetMs);
+    Object.assign(this.opts, opts);
+    this.brokerIndex = 0;
+    this.start();
+  }
+
   /** Every handler of ours runs behind this: no broker event may become an uncaught exception. */
   private guard(what: string, fn: () => void): void {
     try {

@@ -49,16 +49,19 @@ describe('a door over Modbus RTU (socat pty + pymodbus RTU framer)', () => {
           pollMs: 100,
           unlockSec: 1,
         },
+        // A unit nobody answers for on the same bus: it costs its timeouts, then only backoff probes.
+        { id: 'door-9', type: 'door', bus: 'rs485', unitId: 9, profile: 'generic-door', pollMs: 100 },
       ],
     });
     if (!r.ok) throw new Error(r.problems.join('\n'));
     return r.config;
   }
 
-  const types = () => events.map((e) => e.type);
+  const types = () => events.filter((e) => e.device === 'door-1').map((e) => e.type);
   const saw = (type: string, n = 1) =>
     waitFor(() => types().filter((t) => t === type).length >= n, 20_000, `${n} × ${type}`);
-  const state = () => agent?.deviceStates().find((d) => d.id === 'door-1');
+  const state = (id = 'door-1') => agent?.deviceStates().find((d) => d.id === id);
+  const requests = (id: string) => Number((state(id)?.driver as { requests?: number } | undefined)?.requests ?? 0);
 
   it('forced and unlocked over the serial line; the adapter vanishes and returns', async () => {
     pty = await startPtyPair(dir);
@@ -66,6 +69,16 @@ describe('a door over Modbus RTU (socat pty + pymodbus RTU framer)', () => {
     agent = await Agent.start({ config: config(pty.a), log: pino({ level: 'silent' }) });
     agent.outbox.onAccepted((accepted) => events.push(...accepted));
     await waitFor(() => state()?.availability === 'online', 20_000, 'door online over RTU');
+    // The silent unit goes offline; the live one keeps being polled meanwhile.
+    await waitFor(
+      () => events.some((e) => e.device === 'door-9' && e.type === 'door.controller_offline'),
+      20_000,
+      'unit 9 offline',
+    );
+    expect(state('door-9')?.availability).toBe('offline');
+    const polled = requests('door-1');
+    await waitFor(() => requests('door-1') >= polled + 10, 20_000, 'door-1 polled while unit 9 is silent');
+    expect(requests('door-9')).toBeLessThan(requests('door-1'));
 
     await server.setInput(3, 0, 1);
     await saw('door.forced');

@@ -1,7 +1,13 @@
 // check-config on doors and buses (issue 8): every problem at once, each naming its path.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { checkConfig } from '../../agent/config/load.js';
 import { loadProfiles } from '../../drivers/modbus/profiles.js';
+import { CLI } from '../helpers/agent-process.js';
+import { tempDir } from '../helpers/config.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests mutate arbitrary paths of a raw document
 type Doc = Record<string, any>;
@@ -109,5 +115,17 @@ describe('check-config: doors and Modbus buses', () => {
       'moxa-iologik-e1212',
       'waveshare-modbus-rtu-relay-d',
     ]);
+  });
+
+  it('through the real CLI: exit 78 with every problem as `path: message`', () => {
+    const d = base();
+    d.devices[0].profile = 'acme-door';
+    d.buses.push({ id: 'spare', type: 'modbus-tcp', host: '10.0.0.6' });
+    const path = join(tempDir('wg-door-check-'), 'ward.yaml');
+    writeFileSync(path, stringify(d));
+    const r = spawnSync(process.execPath, [CLI, 'check-config', path], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(78);
+    expect(r.stderr + r.stdout).toContain('devices[0].profile: unknown profile "acme-door"');
+    expect(r.stderr + r.stdout).toContain('buses[2]: bus spare is used by no device');
   });
 });
