@@ -27,6 +27,7 @@ import type { Jobs } from './jobs/scheduler.js';
 import type { SelfTestReport } from './jobs/self-test.js';
 import { Metrics } from './metrics.js';
 import { Drain } from './outbox/drain.js';
+import { AlarmTimeline } from './outbox/timeline.js';
 import { Outbox } from './outbox/store.js';
 import { type ReloadInternals, type ReloadResult, type ReloadSource, reloadAgent } from './reload.js';
 import { SimInjector } from './sim.js';
@@ -68,6 +69,8 @@ export class Agent {
   readonly commands: CommandUnit;
   /** Recent durable events per device and the live tap of the page (issue 11). */
   readonly history = new EventHistory();
+  /** Where each alarm's time goes, stage by stage (issue 13): /metrics and the latency bench read it. */
+  readonly timeline = new AlarmTimeline();
   /** The box's own health (issue 9): sampled on a timer, read by `health`, the page and /metrics. */
   readonly boxHealth: GatewayHealth;
   /** Active alarms; the control room's `alarm.ack` records who acknowledged here (agent/alarms.ts). */
@@ -111,6 +114,7 @@ export class Agent {
       fullTopic: (suffix) => topics.full(this.topicCtx, suffix),
       // The outbox's own events (publish rejected, disk low, evicted) can drive local actions too.
       onOwnEvent: (ev) => this.actions.onEvent(ev),
+      timeline: this.timeline,
     });
 
     this.uplink = new Uplink({
@@ -125,8 +129,9 @@ export class Agent {
       connectTimeoutMs: config.mqtt.connectTimeoutMs,
       backoff: {
         minMs: config.mqtt.backoff?.minMs ?? 500,
-        maxMs: config.mqtt.backoff?.maxMs ?? 30_000,
+        maxMs: config.mqtt.backoff?.maxMs ?? 1500,
         stableMs: (config.mqtt.backoff?.stableSec ?? 30) * 1000,
+        takeoverMs: config.mqtt.backoff?.takeoverMs ?? 30_000,
       },
       ...(config.mqtt.tls ? { tls: readTls(config.mqtt.tls) } : {}),
       will: {
@@ -145,6 +150,7 @@ export class Agent {
       clockSynced: () => this.clockSynced,
       telemetryExpirySec: config.mqtt.telemetryExpirySec,
       refusedRetryMs: (config.outbox?.refusedRetrySec ?? 60) * 1000,
+      timeline: this.timeline,
       log: log.child({ unit: 'drain' }),
     });
 
@@ -199,6 +205,7 @@ export class Agent {
       drivers: () => this.supervisor.health(),
     });
     this.outbox.onAccepted((accepted) => this.metrics.countAccepted(accepted));
+    this.timeline.onComplete((stamps) => this.metrics.observeStages(stamps));
     this.alarms = new Alarms((id) => alarmDeviceInfo(this, id));
     this.walkTests = new WalkTests({
       dir: `${config.gateway.dataDir}/walk-tests`,
@@ -435,6 +442,7 @@ export class Agent {
 
   private onModelEvent(entry: DeviceEntry, ev: ModelEvent): void {
     const event = makeEvent(this.eventSource(), { ...ev, device: entry.cfg.id, deviceType: entry.cfg.type });
+    this.timeline.model(event);
     this.walkTests.mark(event); // data.test / data.walkTest before the event is durable
     const p = this.accept(event);
     p.catch((err) => {
@@ -456,6 +464,7 @@ export class Agent {
   }
 
   private onReading(driver: string, reading: Reading): void {
+    this.timeline.edge();
     this.lastReadingAt.set(driver, Date.now());
     if (driver !== 'gpio') {
       // Other drivers' models own their availability (DeviceModelContext.setAvailability).
