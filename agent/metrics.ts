@@ -5,6 +5,7 @@ import { modbusGauges } from '../drivers/modbus/metrics.js';
 import type { BoxSample } from '../drivers/system/probe.js';
 import type { DriverHealth } from '../drivers/types.js';
 import { boxGauges } from './devices/gateway-health-metrics.js';
+import { EDGE, PUBACK, stageDurations } from './outbox/timeline.js';
 
 export interface MetricsSources {
   lanes: () => Array<{ lane: string; depth: number; bytes: number; oldestAgeMs: number | null; refused?: number }>;
@@ -25,6 +26,8 @@ export class Metrics {
   readonly accepted: Counter<'type' | 'severity'>;
   readonly commitSeconds: Histogram;
   readonly evicted: Counter;
+  /** Per-stage time of each alarm (critical, high) from its input to the broker's PUBACK (issue 13). */
+  readonly stageSeconds: Histogram<'stage'>;
 
   /** One label lookup per distinct type in a commit, not one per event. */
   countAccepted(events: readonly { type: string; severity: string }[]): void {
@@ -39,8 +42,22 @@ export class Metrics {
     for (const c of counts.values()) this.accepted.inc({ type: c.type, severity: c.severity }, c.n);
   }
 
+  /** One alarm's timeline (agent/outbox/timeline.ts): each stage's share, and the whole path. */
+  observeStages(stamps: Float64Array): void {
+    for (const [stage, ms] of stageDurations(stamps)) this.stageSeconds.observe({ stage }, ms / 1000);
+    const total = (stamps[PUBACK] as number) - (stamps[EDGE] as number);
+    this.stageSeconds.observe({ stage: 'total' }, total / 1000);
+  }
+
   constructor(src: MetricsSources) {
     const r = this.registry;
+    this.stageSeconds = new Histogram({
+      name: 'wardgate_alarm_stage_seconds',
+      help: 'Per-stage time of alarms (critical/high), each from the previous stage: model (input reached the agent → event), accept, commit (FULL), pickup (drain), publish (to the socket), puback (broker); total = input → PUBACK',
+      labelNames: ['stage'],
+      buckets: [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1],
+      registers: [r],
+    });
     this.accepted = new Counter({
       name: 'wardgate_events_accepted_total',
       help: 'Events accepted (durable) by type',

@@ -4,6 +4,7 @@
 // sim GPIO edge → driver → device model → outbox → drain → mqtt.js → broker (no HTTP in the path).
 // Floor: p99 of one FULL commit of a same-size row + p99 of a raw QoS1 publish→receive.
 
+import { STAGES } from '../agent/outbox/timeline.js';
 import { Agent } from '../agent/runtime.js';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import { connectRaw, MqttRttProbe, SqliteCommitProbe } from './floors.js';
@@ -57,6 +58,12 @@ export async function latency() {
     const a = agent;
     await until(() => a.uplink.connected, 10_000, 'the uplink to connect');
     await until(() => a.outbox.depth === 0, 10_000, 'the start-up events to drain');
+    // Per-stage timeline of every measured press (issue 13): where the time goes.
+    const timelines: Float64Array[] = [];
+    let recording = false;
+    a.timeline.onComplete((stamps) => {
+      if (recording) timelines.push(stamps.slice());
+    });
 
     const one = async (active: boolean) => {
       const type = active ? 'panic.pressed' : 'panic.released';
@@ -86,6 +93,7 @@ export async function latency() {
     // floor samples (the agent idle meanwhile), so both see the same conditions.
     const commitProbe = noFloor ? undefined : new SqliteCommitProbe(tmp.dir, bytes);
     const rttProbe = noFloor ? undefined : await MqttRttProbe.open(mosq.url, bytes);
+    recording = true;
     try {
       for (let done = 0; done < presses; ) {
         const block = Math.min(BLOCK, presses - done);
@@ -104,14 +112,21 @@ export async function latency() {
       commitProbe?.close();
       await rttProbe?.close();
     }
+    recording = false;
     await agent.stop('bench done');
     agent = undefined;
+    const stages: Record<string, ReturnType<typeof summary>> = {};
+    for (const [i, name] of STAGES.entries()) {
+      if (i === 0) continue;
+      stages[name] = summary(timelines.map((t) => (t[i] as number) - (t[i - 1] as number)));
+    }
+    stages.total = summary(timelines.map((t) => (t[STAGES.length - 1] as number) - (t[0] as number)));
 
     const press = summary(pressE2e);
     const durable = summary(pressDurable);
     const release = summary(releaseE2e);
     const checks: Check[] = [];
-    const raw: Record<string, unknown> = { press, durable, release, payloadBytes: bytes };
+    const raw: Record<string, unknown> = { press, durable, release, payloadBytes: bytes, stages };
     if (!noFloor) {
       const commit = summary(commits);
       const rtt = summary(rtts);
@@ -150,6 +165,15 @@ export async function latency() {
       });
     }
     checks.push({ what: 'alarm max', value: round(press.max), unit: 'ms', target: '—', pass: null });
+    checks.push({
+      what: `timeline p50 per stage (µs): ${Object.entries(stages)
+        .map(([k, v]) => `${k} ${Math.round(v.p50 * 1000)}`)
+        .join(', ')}`,
+      value: round(stages.total?.p50 ?? 0),
+      unit: 'ms edge → PUBACK p50',
+      target: '—',
+      pass: null,
+    });
     return result(
       'latency',
       'Alarm latency: sim panic press → subscriber (real Mosquitto)',

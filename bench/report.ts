@@ -4,7 +4,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BenchResult, type Check, isMain, machine, RESULTS, readResult } from './util.js';
 
-export const ORDER = ['latency', 'peers', 'reconnect', 'ingest', 'drain', 'footprint', 'fleet', 'ack', 'monitors', 'doors'] as const;
+export const ORDER = [
+  'latency',
+  'peers',
+  'reconnect',
+  'ingest',
+  'drain',
+  'footprint',
+  'fleet',
+  'ack',
+  'monitors',
+  'doors',
+] as const;
 
 const fmt = (n: number | undefined) =>
   n === undefined ? '' : Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en') : String(n);

@@ -10,6 +10,8 @@ import { DEPLOYED_NODE_FLAGS, exited, flag, kill, killAll, optionString, RESULTS
 
 const TIMEOUT_MS = {
   latency: 300_000,
+  peers: 900_000,
+  reconnect: 300_000,
   ingest: 300_000,
   drain: 1_200_000,
   footprint: 120_000,

@@ -143,8 +143,12 @@ export interface Config {
     keepaliveSec: number;
     connectTimeoutMs: number;
     inflight: number;
-    /** stableSec: a connection up this long resets the backoff (default 30). */
-    backoff?: { minMs?: number; maxMs?: number; stableSec?: number };
+    /**
+     * stableSec: a connection up this long resets the backoff (default 30); maxMs: the reconnect
+     * cap (default 1500: seconds on a life-safety box); takeoverMs: the delay while another client
+     * holds the session (default 30000).
+     */
+    backoff?: { minMs?: number; maxMs?: number; stableSec?: number; takeoverMs?: number };
     telemetryExpirySec: number;
     healthIntervalSec: number;
     failbackSec: number;

@@ -14,8 +14,20 @@ import { evictOldest } from './evict.js';
 import type { InFlight } from './inflight.js';
 import { LANES, LaneMirror } from './mirror.js';
 import { toRanges } from './ranges.js';
+import type { AlarmTimeline } from './timeline.js';
 
 export { LANES };
+
+/** A row as the drain gets it: read from the table, or straight from the commit that wrote it. */
+export interface OutboxRow {
+  seq: number;
+  lane: number;
+  topic: string;
+  payload: string;
+  /** 1: accepted before the clock synced (re-stamped when sent, if it can be). */
+  unsynced: number;
+  bytes: number;
+}
 
 const EVICTABLE: Severity[] = ['low', 'normal']; // never critical or high
 
@@ -37,6 +49,8 @@ export interface OutboxOptions {
   fullTopic?: (suffix: string) => string;
   /** Each of the outbox's own events once committed (local actions can match them). */
   onOwnEvent?: (ev: WgEvent) => void;
+  /** Per-stage stamps of alarms (issue 13): accept and commit are stamped here. */
+  timeline?: AlarmTimeline;
 }
 
 export class OutboxCore {
@@ -63,6 +77,15 @@ export class OutboxCore {
   private txnEvicted = 0;
   private txnOverCap: boolean | undefined;
   protected readonly txnOwn: WgEvent[] = [];
+  /**
+   * The rows of the commit being announced, in seq order (issue 13): while `committed()` runs the
+   * drain takes them from here instead of reading back what was just written. Undefined outside.
+   */
+  protected fresh: OutboxRow[] | undefined;
+  /** Collect rows into `fresh` while inserting (set by the accept path's flush). */
+  protected collectFresh = false;
+  /** Each lane's tail before the commit of `fresh`: a drain cursor at or past it has read all older rows. */
+  protected readonly freshFloor = new Array<number>(LANES).fill(0);
   private readonly counterArgs: Array<string | number>;
 
   constructor(
@@ -180,8 +203,14 @@ export class OutboxCore {
     const payload = eventJson(ev, seq);
     const lane = laneOf(ev.severity);
     const bytes = Buffer.byteLength(payload) + 64; // row overhead, so the cap tracks the file size
-    this.stmts.insert.run(seq, lane, this.opts.topicOf(ev), payload, bytes, now, ev.clock.synced ? 0 : 1);
+    const topic = this.opts.topicOf(ev);
+    const unsynced = ev.clock.synced ? 0 : 1;
+    this.stmts.insert.run(seq, lane, topic, payload, bytes, now, unsynced);
     this.mirror.added(lane, seq, bytes);
+    if (this.collectFresh) {
+      this.fresh ??= [];
+      this.fresh.push({ seq, lane, topic, payload, unsynced, bytes });
+    }
     this.bytesSinceNote += bytes;
     return full;
   }

@@ -10,12 +10,17 @@ import type { WgEvent } from '../event.js';
 import type { PublishOptions } from '../uplink/mqtt.js';
 import { reasonCodeOf, refusalKind } from './refused.js';
 import type { Outbox, OutboxRow } from './store.js';
+import { type AlarmTimeline, PICKUP, PUBLISH } from './timeline.js';
 
 export interface DrainTarget {
   readonly connected: boolean;
   publish(topic: string, payload: string, opts?: PublishOptions): Promise<void>;
+  /** Optional: publish() with a callback instead of a promise (less garbage per message). */
+  send?(topic: string, payload: string, opts: PublishOptions, done: (err?: Error) => void): void;
   /** Optional: coalesce the publishes made inside `fn` into one write. */
   batch?(fn: () => void): void;
+  /** Optional: write what was published now, not on the next tick (an alarm was among it). */
+  flushWrites?(): void;
 }
 
 export interface DrainOptions {
@@ -26,6 +31,8 @@ export interface DrainOptions {
   telemetryExpirySec: number;
   /** Refused rows are offered again this often while connected (and at every reconnect). */
   refusedRetryMs?: number;
+  /** Per-stage stamps of alarms (pick-up, publish, PUBACK). */
+  timeline?: AlarmTimeline;
   log: Logger;
 }
 
@@ -105,6 +112,8 @@ export class Drain {
       if (rows.length === 0) return;
       if (this.target.batch) this.target.batch(() => this.sendAll(rows));
       else this.sendAll(rows);
+      // Critical rows come first in a batch: an alarm among them goes on the wire in this turn.
+      if ((rows[0] as OutboxRow).lane <= 1) this.target.flushWrites?.();
     } finally {
       this.pumping = false;
     }
@@ -131,27 +140,37 @@ export class Drain {
 
   private send(row: OutboxRow): void {
     const gen = this.generation;
+    const seq = row.seq;
     const opts = this.laneOpts[row.lane] ?? {};
-    this.target.publish(this.opts.fullTopic(row.topic), this.payloadOf(row), opts).then(
-      () => {
-        if (gen !== this.generation) return; // a stale ack from a previous connection: resent anyway
+    const tl = row.lane <= 1 ? this.opts.timeline : undefined;
+    tl?.stamp(seq, PICKUP);
+    const topic = this.opts.fullTopic(row.topic);
+    const payload = this.payloadOf(row);
+    const done = (err?: Error) => {
+      if (gen !== this.generation) return; // a stale outcome from a previous connection: resent anyway
+      if (err) this.failed(seq, err);
+      else {
+        tl?.puback(seq);
         this.published++;
-        this.outbox.ack(row.seq);
+        this.outbox.ack(seq);
         this.pump();
-      },
-      (err) => {
-        if (gen !== this.generation) return;
-        const code = reasonCodeOf(err);
-        const kind = code === undefined ? undefined : refusalKind(code);
-        if (kind === undefined) {
-          // The connection dropped: the reconnect rewinds and resends this row.
-          this.opts.log.debug({ err, seq: row.seq }, 'publish not acknowledged');
-          return;
-        }
-        if (kind === 'later') this.outbox.defer(row.seq, code as number);
-        else this.outbox.refuse(row.seq, code as number);
-        this.pump();
-      },
-    );
+      }
+    };
+    if (this.target.send) this.target.send(topic, payload, opts, done);
+    else this.target.publish(topic, payload, opts).then(() => done(), done);
+    tl?.stamp(seq, PUBLISH);
+  }
+
+  private failed(seq: number, err: Error): void {
+    const code = reasonCodeOf(err);
+    const kind = code === undefined ? undefined : refusalKind(code);
+    if (kind === undefined) {
+      // The connection dropped: the reconnect rewinds and resends this row.
+      this.opts.log.debug({ err, seq }, 'publish not acknowledged');
+      return;
+    }
+    if (kind === 'later') this.outbox.defer(seq, code as number);
+    else this.outbox.refuse(seq, code as number);
+    this.pump();
   }
 }

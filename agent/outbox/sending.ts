@@ -3,19 +3,12 @@
 // acknowledged (deleted in batches), refused (marked on disk, announced once per topic, slot freed
 // at once), or to retry later (its lane holds briefly). The commits of those outcomes: settle.ts.
 import { SEVERITIES, type Severity } from '../event.js';
+import type { OutboxRow } from './core.js';
 import { LaneHolds } from './holds.js';
 import { SENT } from './inflight.js';
 import { LANES } from './mirror.js';
 import { reasonName } from './refused.js';
 import { OutboxSettle } from './settle.js';
-
-export interface OutboxRow {
-  seq: number;
-  lane: number;
-  topic: string;
-  payload: string;
-  unsynced: boolean;
-}
 
 export interface LaneStats {
   lane: Severity;
@@ -25,6 +18,8 @@ export interface LaneStats {
   /** Rows the broker refused, kept on disk and retried (part of `depth`). */
   refused: number;
 }
+
+export type { OutboxRow } from './core.js';
 
 export class OutboxSending extends OutboxSettle {
   private readonly cursor = new Array<number>(LANES).fill(0);
@@ -49,17 +44,35 @@ export class OutboxSending extends OutboxSettle {
       if (tail <= (this.cursor[lane] as number)) continue;
       if (this.holds.any && this.holds.isHeld(lane, now)) continue;
       const want = limit - out.length;
+      // Everything unread in this lane was written by the commit being announced: take it from
+      // memory (issue 13: the alarm is not read back from the table it was just written to).
+      if (this.fresh !== undefined && (this.cursor[lane] as number) >= (this.freshFloor[lane] as number)) {
+        this.takeFresh(this.fresh, lane, want, out);
+        continue;
+      }
       const rows = this.stmts.fetch.all(lane, this.cursor[lane] as number, want);
       for (const r of rows) {
         this.cursor[lane] = r.seq;
         if (!this.inflight.send(r.seq, r.lane, r.bytes, 0, r.topic)) continue; // already on its way
-        out.push({ seq: r.seq, lane: r.lane, topic: r.topic, payload: r.payload, unsynced: r.unsynced === 1 });
+        out.push(r); // the statement's row is the drain's row: no copy
       }
       // Read to its end: refused rows beyond the cursor wait for their retry round, not every pump.
       if (rows.length < want && tail > (this.cursor[lane] as number)) this.cursor[lane] = tail;
     }
     if (out.length < limit && this.refusedRound) this.nextRefused(out, limit);
     return out;
+  }
+
+  private takeFresh(fresh: readonly OutboxRow[], lane: number, want: number, out: OutboxRow[]): void {
+    let taken = 0;
+    for (const r of fresh) {
+      if (taken >= want) return;
+      if (r.lane !== lane || r.seq <= (this.cursor[lane] as number)) continue;
+      this.cursor[lane] = r.seq;
+      if (!this.inflight.send(r.seq, r.lane, r.bytes, 0, r.topic)) continue;
+      out.push(r);
+      taken++;
+    }
   }
 
   /** Refused rows, only after every lane was read to its end: they never delay a row the broker takes. */
@@ -73,7 +86,7 @@ export class OutboxSending extends OutboxSettle {
         this.refusedAfter = [r.lane, r.seq];
         if (this.refusedThisRound.has(r.topic)) continue;
         if (!this.inflight.send(r.seq, r.lane, r.bytes, r.refused, r.topic)) continue;
-        out.push({ seq: r.seq, lane: r.lane, topic: r.topic, payload: r.payload, unsynced: r.unsynced === 1 });
+        out.push(r);
       }
       if (rows.length < want) {
         this.refusedRound = false;

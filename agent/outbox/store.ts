@@ -5,12 +5,13 @@
 // The drain side (what to send next, PUBACKs, refusals) is in agent/outbox/sending.ts.
 import { errorMessage, WardgateError } from '../errors.js';
 import type { NewEvent, WgEvent } from '../event.js';
+import { LANES } from './core.js';
 import { HeldQueue, type Pending } from './held.js';
 import { OutboxSending } from './sending.js';
 
 export type { OutboxOptions } from './core.js';
-export { LANES } from './core.js';
 export type { LaneStats, OutboxRow } from './sending.js';
+export { LANES };
 
 const RETRY_MS = 1000;
 /**
@@ -27,6 +28,11 @@ export class Outbox extends OutboxSending {
   private flushScheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly flushSoon = () => this.flush();
+  private urgentScheduled = false;
+  private readonly flushUrgent = () => {
+    this.urgentScheduled = false;
+    this.flush();
+  };
   private readonly flushTxn;
   private lastFailureLogAt = 0;
   private lastDropLogAt = 0;
@@ -74,13 +80,25 @@ export class Outbox extends OutboxSending {
     }
   }
 
-  /** Resolves once the event is committed and synced to disk. Takes ownership of `ev` (it gets its `seq`). */
+  /**
+   * Resolves once the event is committed and synced to disk. Takes ownership of `ev` (it gets its `seq`).
+   * Events offered in one turn share a commit. An alarm (critical, high) is committed as soon as
+   * the code that made it returns (a microtask), not after the event loop's next round of I/O and
+   * timers; other events wait for the check phase, so a burst of telemetry shares one fsync.
+   */
   accept(ev: NewEvent): Promise<WgEvent> {
     if (this.closed) return Promise.reject(new WardgateError('WG_ERR_OUTBOX_CLOSED'));
+    this.opts.timeline?.accept(ev);
     return new Promise<WgEvent>((resolve, reject) => {
       this.held.push({ ev, resolve, reject });
       if (this.diskLow && this.held.size > this.held.shedAt) this.shed(Date.now());
-      if (!this.flushScheduled && !this.retryTimer) {
+      if (this.retryTimer) return; // the disk refuses writes: the retry takes it
+      if (ev.severity === 'critical' || ev.severity === 'high') {
+        if (!this.urgentScheduled) {
+          this.urgentScheduled = true;
+          queueMicrotask(this.flushUrgent);
+        }
+      } else if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(this.flushSoon);
       }
@@ -93,15 +111,28 @@ export class Outbox extends OutboxSending {
     if (n === 0 || this.closed) return;
     const now = Date.now();
     const accepted: WgEvent[] = [];
+    for (let l = 0; l < LANES; l++) this.freshFloor[l] = this.mirror.tail[l] as number;
+    const evictedBefore = this.evictedTotal;
+    this.collectFresh = true;
     this.begin();
     try {
       this.flushTxn(n, now, accepted);
     } catch (err) {
+      this.collectFresh = false;
+      this.fresh = undefined;
       this.abort();
       this.onWriteFailure(err, now);
       return;
     }
+    this.collectFresh = false;
     this.commit();
+    const timeline = this.opts.timeline;
+    if (timeline) {
+      const at = performance.now();
+      for (let i = 0; i < n; i++) timeline.committed(this.held.at(i).ev, (accepted[i] as WgEvent).seq, at);
+    }
+    // Rows the same commit evicted again (a tiny cap) must not be offered from memory.
+    if (this.evictedTotal !== evictedBefore) this.fresh = undefined;
     if (this.held.drops) this.held.drops = undefined;
     for (let i = 0; i < n; i++) this.held.at(i).resolve(accepted[i] as WgEvent);
     this.held.consume(n);
@@ -116,7 +147,11 @@ export class Outbox extends OutboxSending {
       this.flushScheduled = true;
       setImmediate(this.flushSoon);
     }
-    this.committed(accepted);
+    try {
+      this.committed(accepted);
+    } finally {
+      this.fresh = undefined;
+    }
   }
 
   /** Keep events in memory when the disk refuses them (bounded), say so, and retry. */

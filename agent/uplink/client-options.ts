@@ -58,8 +58,19 @@ export interface PublishOptions {
   userProperties?: Record<string, string>;
 }
 
-/** QoS 1 always; the MQTT 5 properties only where MQTT 5 is spoken. */
+const made = [
+  new WeakMap<PublishOptions, IClientPublishOptions>(),
+  new WeakMap<PublishOptions, IClientPublishOptions>(),
+];
+
+/**
+ * QoS 1 always; the MQTT 5 properties only where MQTT 5 is spoken. Made once per options object
+ * and protocol (the drain passes one frozen object per lane): no objects per message.
+ */
 export function publishOptions(protocolVersion: 4 | 5, opts: PublishOptions): IClientPublishOptions {
+  const cache = made[protocolVersion === 5 ? 1 : 0] as WeakMap<PublishOptions, IClientPublishOptions>;
+  const hit = cache.get(opts);
+  if (hit) return hit;
   const pubOpts: IClientPublishOptions = { qos: 1, retain: opts.retain ?? false };
   if (protocolVersion === 5 && (opts.expirySec || opts.userProperties)) {
     pubOpts.properties = {
@@ -67,5 +78,6 @@ export function publishOptions(protocolVersion: 4 | 5, opts: PublishOptions): IC
       ...(opts.userProperties ? { userProperties: opts.userProperties } : {}),
     };
   }
+  if (Object.isFrozen(opts)) cache.set(opts, pubOpts); // a caller's mutable object may change
   return pubOpts;
 }

@@ -269,30 +269,53 @@ export class Uplink extends EventEmitter<UplinkEvents> {
 
   /** Resolves on PUBACK; rejects if not connected or the connection drops first. */
   publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {
+    return new Promise<void>((resolve, reject) =>
+      this.send(topic, payload, opts, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  /**
+   * publish() without a promise (the drain's path: one closure per message, not four): `done` is
+   * called once, with nothing on PUBACK, or with a WG_ERR_UPLINK_PUBLISH error (not connected,
+   * the connection dropped first, or the broker refused it: the reason code is on its cause).
+   */
+  send(topic: string, payload: string | Buffer, opts: PublishOptions, done: (err?: WardgateError) => void): void {
     const client = this.client;
-    if (!client || !this.connected) return Promise.reject(new WardgateError('WG_ERR_UPLINK_PUBLISH', 'not connected'));
+    if (!client || !this.connected) {
+      done(new WardgateError('WG_ERR_UPLINK_PUBLISH', 'not connected'));
+      return;
+    }
     const pubOpts = publishOptions(this.protocolVersion ?? 4, opts);
     this.stats.published++;
     this.unacked++;
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const done = (err?: Error) => {
-        if (settled) return;
-        settled = true;
-        this.unacked--;
-        if (this.unacked === 0) this.onSettled?.();
-        if (err) reject(new WardgateError('WG_ERR_UPLINK_PUBLISH', errorMessage(err), { cause: err }));
-        else {
-          this.stats.acked++;
-          resolve();
-        }
-      };
-      try {
-        client.publish(topic, payload, pubOpts, (err) => done(err));
-      } catch (err) {
-        done(err instanceof Error ? err : new Error(String(err))); // mqtt.js validates synchronously
+    let settled = false;
+    const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      this.unacked--;
+      if (this.unacked === 0) this.onSettled?.();
+      if (err) done(new WardgateError('WG_ERR_UPLINK_PUBLISH', errorMessage(err), { cause: err }));
+      else {
+        this.stats.acked++;
+        done();
       }
-    });
+    };
+    try {
+      client.publish(topic, payload, pubOpts, finish);
+    } catch (err) {
+      finish(err instanceof Error ? err : new Error(String(err))); // mqtt.js validates synchronously
+    }
+  }
+
+  /**
+   * Put what was just published on the wire now. mqtt-packet corks the socket per packet and
+   * uncorks on the next tick, which runs only after every promise callback queued meanwhile (the
+   * HTTP reply to the press, the page's listeners): an alarm's packet must not wait behind them.
+   */
+  flushWrites(): void {
+    const stream = this.client?.stream as Socket | undefined;
+    if (!stream?.uncork) return;
+    while (stream.writableCorked > 0) stream.uncork();
   }
 
   /**

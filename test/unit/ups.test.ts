@@ -1,8 +1,10 @@
 // UPS model: NUT status transitions → exactly the right events, low-battery stop request, offline.
 import { describe, expect, it } from 'vitest';
+import { checkConfig } from '../../agent/config/load.js';
 import type { UpsConfig } from '../../agent/config/types.js';
 import { UpsModel } from '../../agent/devices/ups.js';
 import type { NutReadingValue } from '../../drivers/nut/driver.js';
+import { testConfigDoc } from '../helpers/config.js';
 import { fakeContext } from '../helpers/model-context.js';
 
 const cfg = (over: Partial<UpsConfig['onLowBattery']> = {}): UpsConfig => ({
@@ -95,5 +97,20 @@ describe('UPS model', () => {
     u.error('WG_ERR_NUT_AUTH', 'ACCESS-DENIED');
     expect(u.events.map((e) => e.type)).toEqual(['ups.offline']);
     expect(u.model.state()).toMatchObject({ nut: 'offline', lastErrorCode: 'WG_ERR_NUT_AUTH' });
+  });
+});
+
+describe('UPS config', () => {
+  it('check-config: NUT username and password go together; a camera needs covers', () => {
+    const doc = testConfigDoc({ brokers: ['mqtt://127.0.0.1:1'], buttons: 0 });
+    doc.devices = [
+      { id: 'ups-1', type: 'ups', nut: { ups: 'x', username: 'mon' } },
+      { id: 'cam-1', type: 'camera', onvif: { host: '10.0.0.9' } },
+    ];
+    const r = checkConfig(doc);
+    expect(r.ok).toBe(false);
+    const problems = r.ok ? [] : r.problems.join('\n');
+    expect(problems).toContain('devices[0].nut: username and password go together');
+    expect(problems).toMatch(/devices\[1\].*covers/);
   });
 });
