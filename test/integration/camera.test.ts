@@ -32,7 +32,7 @@ describe('camera against the loopback ONVIF endpoint', () => {
         covers: 'A&E entrance',
         onvif: { host: '127.0.0.1', port: cam.port, username: 'admin', password: 'cam-secret' },
         checkSec: 1,
-        timeoutMs: 700,
+        timeoutMs: 3000,
         snapshot: { staleChecks: 2 },
       },
     ];

@@ -19,7 +19,7 @@ function session(port: number, over: Partial<CameraTarget> = {}): CameraSession 
     port,
     username: 'admin',
     password: 'cam-secret',
-    timeoutMs: 1_500,
+    timeoutMs: 5_000,
     snapshot: true,
     ...over,
   });
@@ -69,7 +69,7 @@ describe('ONVIF check against the loopback camera', () => {
     cam.state.garbage = false;
 
     cam.state.hang = true;
-    const s = session(cam.port, { timeoutMs: 400 });
+    const s = session(cam.port, { timeoutMs: 2000 });
     expect(await s.check()).toMatchObject({ reach: 'reachable', errorCode: 'WG_ERR_ONVIF_TIMEOUT' });
     cam.state.hang = false;
     // The same session recovers on its next check.

@@ -29,7 +29,7 @@ describe('simulated camera and UPS (the demo)', () => {
         covers: 'car park',
         onvif: { host: '127.0.0.1', username: 'admin', password: 'pw' },
         checkSec: 1,
-        timeoutMs: 500,
+        timeoutMs: 3000,
         simulate: true,
       },
       { id: 'ups-sim', type: 'ups', nut: { ups: 'demo' }, pollSec: 0.5, onLowBattery: { stop: false }, simulate: true },
