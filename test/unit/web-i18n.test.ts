@@ -30,6 +30,8 @@ describe('string catalogues', () => {
     for (const [k, v] of Object.entries(zh)) expect(v.trim(), k).not.toBe('');
   });
 
+  // A new catalogue type needs its two names here (agent/web/i18n/*.json); until then the page shows
+  // the raw type, and this test says which.
   it('every event type has a name in both languages', () => {
     for (const lang of ['en', 'zh-CN'] as const) {
       const c = catalogue(lang);
