@@ -13,6 +13,7 @@ import type { WgEvent } from '../../agent/event.js';
 import { Agent } from '../../agent/runtime.js';
 import { type DoorServer, startDoorServer } from '../fixtures/modbus/peers.js';
 import { freePort, waitFor } from '../helpers/ports.js';
+import { CuttableProxy } from '../helpers/proxy.js';
 
 describe('doors over Modbus TCP (pymodbus peers)', () => {
   let dir: string;
@@ -114,5 +115,29 @@ describe('doors over Modbus TCP (pymodbus peers)', () => {
     expect(state('door-a')?.availability).toBe('online');
     expect(types('door-a').filter((t) => t === 'door.forced')).toHaveLength(1);
     expect(types('door-b')).not.toContain('door.forced');
+  });
+
+  it('a controller that goes silent without closing (power cycle, dead route) is offline, then back', async () => {
+    const port = await freePort();
+    servers.push(await startDoorServer('tcp', port, [1]));
+    const proxy = await new CuttableProxy(port).start();
+    try {
+      agent = await Agent.start({ config: config(proxy.port, port), log: pino({ level: 'silent' }) });
+      agent.outbox.onAccepted((accepted) => events.push(...accepted));
+      await waitFor(() => state('door-a')?.availability === 'online', 15_000, 'door-a online through the proxy');
+      proxy.silence(); // no FIN, no RST: only timeouts tell
+      await saw('door-a', 'door.controller_offline');
+      expect(events.find((e) => e.type === 'door.controller_offline')?.data).toMatchObject({
+        code: 'WG_ERR_MODBUS_TIMEOUT',
+      });
+      proxy.restore(); // the controller is back: its fresh TCP stack resets the old connection
+      await saw('door-a', 'door.controller_online');
+      expect(state('door-a')?.driver).toMatchObject({ connected: true, online: true });
+      expect(types('door-a')).not.toContain('door.forced');
+    } finally {
+      await agent?.stop('test over');
+      agent = undefined;
+      await proxy.stop();
+    }
   });
 });
