@@ -12,6 +12,7 @@ export const ORDER = [
   'drain',
   'footprint',
   'fleet',
+  'consumer',
   'ack',
   'monitors',
   'doors',

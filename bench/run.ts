@@ -16,6 +16,7 @@ const TIMEOUT_MS = {
   drain: 1_200_000,
   footprint: 120_000,
   fleet: 600_000,
+  consumer: 600_000,
   ack: 600_000,
   monitors: 300_000,
   doors: 300_000,

@@ -19,7 +19,7 @@ import { tempDir } from './config.js';
 import { Mosquitto } from './mosquitto.js';
 import { freePort } from './ports.js';
 import { CuttableProxy } from './proxy.js';
-import { WatchProcess } from './watch-process.js';
+import { WARDGATE, WatchProcess } from './watch-process.js';
 
 export interface WatchFleetOptions {
   gateways: number;
@@ -95,7 +95,7 @@ export async function runWatchFleet(o: WatchFleetOptions): Promise<{ verdict: Wa
         const dir = join(tmp.dir, `${id}-proc`);
         mkdirSync(dir, { recursive: true });
         writeFileSync(join(dir, 'config.yaml'), stringify(doc));
-        const proc = await new AgentProcess(join(dir, 'config.yaml')).start();
+        const proc = await new AgentProcess(join(dir, 'config.yaml'), {}, WARDGATE).start();
         procs.push({ name: id, proc, port });
       } else {
         const r = checkConfig(doc);

@@ -2,8 +2,11 @@
 // and restarts, kept in order; killed by PID.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { ConsumerRecord } from '../../agent/central/consumer.js';
-import { CLI } from './agent-process.js';
+import { shippedFile } from '../../agent/paths.js';
 import { waitFor } from './ports.js';
+
+/** bin/wardgate.js from source and from dist/ alike (the bench runs this file compiled). */
+export const WARDGATE = shippedFile('bin', 'wardgate.js');
 
 export class WatchProcess {
   proc: ChildProcess | undefined;
@@ -15,7 +18,7 @@ export class WatchProcess {
   constructor(readonly args: string[]) {}
 
   async start(): Promise<this> {
-    const proc = spawn(process.execPath, [CLI, 'watch', '--json', ...this.args], {
+    const proc = spawn(process.execPath, [WARDGATE, 'watch', '--json', ...this.args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
