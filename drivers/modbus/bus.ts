@@ -61,8 +61,10 @@ export class ModbusBus {
   private wake: (() => void) | undefined;
   private reconnectAt = 0;
   private reconnectMs = RECONNECT_MIN_MS;
+  /** Times the port or socket was opened again after a loss (the first open is not counted). */
   reconnects = 0;
   connected = false;
+  private everConnected = false;
   lastError: { code: ErrorCode; message: string } | undefined;
   private readonly interFrameMs: number;
 
@@ -184,7 +186,8 @@ export class ModbusBus {
   private async reconnect(): Promise<void> {
     try {
       await this.client.open(this.port?.());
-      if (this.reconnects > 0 || this.connected === false) this.reconnects++;
+      if (this.everConnected) this.reconnects++;
+      this.everConnected = true;
       this.connected = true;
       this.reconnectMs = RECONNECT_MIN_MS;
     } catch (err) {

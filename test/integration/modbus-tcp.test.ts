@@ -133,6 +133,14 @@ describe('doors over Modbus TCP (pymodbus peers)', () => {
       proxy.restore(); // the controller is back: its fresh TCP stack resets the old connection
       await saw('door-a', 'door.controller_online');
       expect(state('door-a')?.driver).toMatchObject({ connected: true, online: true });
+      const health = agent.healthPayload() as { drivers: { modbus: { detail: { buses: Record<string, unknown> } } } };
+      expect(health.drivers.modbus.detail.buses['bus-a']).toMatchObject({
+        connected: true,
+        reconnects: expect.any(Number),
+      });
+      expect((health.drivers.modbus.detail.buses['bus-a'] as { reconnects: number }).reconnects).toBeGreaterThanOrEqual(
+        1,
+      );
       expect(types('door-a')).not.toContain('door.forced');
     } finally {
       await agent?.stop('test over');
