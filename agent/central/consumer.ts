@@ -41,7 +41,7 @@ export interface ConsumerOptions {
   stateDir?: string;
   /** How long the broker keeps the session while the consumer is away (default 7 days). */
   sessionExpirySec?: number;
-  /** `health` older than this marks a gateway stale (default 180 s: three default intervals). */
+  /** `health` older than this marks a gateway stale (default 90 s: three default mqtt.healthIntervalSec). */
   healthStaleSec?: number;
   sequencer?: Partial<SequencerOptions>;
   onRecord: (r: ConsumerRecord) => void;
@@ -60,7 +60,7 @@ export class CentralConsumer {
     this.prefix = opts.prefix ?? 'wardgate/v1';
     const partial = opts.share !== undefined && !opts.pinned;
     this.sequencer = new Sequencer({ ...opts.sequencer, partial });
-    this.presence = new Presence((opts.healthStaleSec ?? 180) * 1000);
+    this.presence = new Presence((opts.healthStaleSec ?? 90) * 1000);
     this.gwFilter = opts.gateways ? globToRegExp(opts.gateways) : undefined;
   }
 
