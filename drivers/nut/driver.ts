@@ -56,11 +56,14 @@ export class NutDriver implements Driver {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const p of this.pollers) clearTimeout(p.timer);
-    // A poll in flight ends within its timeout; then say goodbye to upsd, bounded by the same.
     await Promise.all(
       this.pollers.map(async (p) => {
-        await p.running;
-        await p.client?.logout();
+        if (p.running) {
+          // A poll in flight is cut short (its socket closed) rather than waited out: the stop
+          // budget is seconds for every driver together.
+          p.client?.close();
+          await p.running;
+        } else await p.client?.logout(); // a polite goodbye to upsd, bounded by the timeout
         p.client = undefined;
       }),
     );

@@ -48,15 +48,21 @@ export class CameraSession {
   private cam: Cam | undefined;
   private agent: Agent | undefined;
   private snapshotUri: string | undefined;
+  private closed = false;
+  /** Rejects the library call in flight: after its socket is destroyed mid-reply the library never calls back. */
+  private abortCall: ((err: Error) => void) | undefined;
 
   constructor(private readonly target: CameraTarget) {}
 
   async check(): Promise<CameraObservation> {
+    this.closed = false;
     try {
       return await this.checkOnce();
     } catch (err) {
       this.reset();
       const code = errorCode(err);
+      // Closed mid-check (the driver is stopping): no TCP probe, the answer is not used.
+      if (this.closed) return { reach: 'unreachable', errorCode: code ?? 'WG_ERR_ONVIF_UNREACHABLE', error: 'stopped' };
       if (code === 'WG_ERR_ONVIF_AUTH') return { reach: 'auth_failed', errorCode: code, error: errorMessage(err) };
       const tcp = await this.tcpReachable();
       return {
@@ -67,8 +73,11 @@ export class CameraSession {
     }
   }
 
+  /** Cuts a check in flight short (its sockets destroyed); a later check opens a new session. */
   close(): void {
+    this.closed = true;
     this.reset();
+    this.abortCall?.(new WardgateError('WG_ERR_ONVIF_UNREACHABLE', 'stopped'));
   }
 
   private async checkOnce(): Promise<CameraObservation> {
@@ -180,8 +189,15 @@ export class CameraSession {
 
   /** One library call: settled once, within our deadline, its error classified with a code. */
   private call<T>(action: string, run: (cb: (err: Error | null, data?: T, xml?: string) => void) => void): Promise<T> {
+    if (this.closed) return Promise.reject(new WardgateError('WG_ERR_ONVIF_UNREACHABLE', `${action}: stopped`));
     return new Promise<T>((resolve, reject) => {
       let done = false;
+      this.abortCall = (err) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        reject(err);
+      };
       const timer = setTimeout(() => {
         if (done) return;
         done = true;

@@ -41,8 +41,9 @@ export class OnvifDriver implements Driver {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const s of this.slots) clearTimeout(s.timer);
-    await Promise.all(this.slots.map((s) => s.running));
+    // Checks in flight are cut short (a hung camera would hold the stop for its whole deadline).
     for (const s of this.slots) s.session.close();
+    await Promise.all(this.slots.map((s) => s.running));
   }
 
   health(): DriverHealth {

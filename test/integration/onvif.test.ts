@@ -88,3 +88,16 @@ describe('ONVIF check against the loopback camera', () => {
     });
   });
 });
+
+describe('ONVIF check while stopping', () => {
+  it('close() cuts a check that hangs mid-reply short instead of waiting out its deadline', async () => {
+    const cam = await camera();
+    cam.state.hang = true;
+    const s = session(cam.port, { timeoutMs: 60_000 });
+    const pending = s.check();
+    await new Promise((r) => setTimeout(r, 200));
+    s.close();
+    // Resolves (the test's own 30 s limit would fail it otherwise), with the stop as the reason.
+    expect(await pending).toMatchObject({ error: 'stopped' });
+  });
+});
