@@ -210,7 +210,13 @@ export async function doors() {
         peer: 'modbus-serial ServerTCP, own process',
       },
       checks,
-      { bareCycleMs: bare, wardgateCycleMs: ours, pairedRatios: ratios, pressDurableWithDoors: withDoors, pressDurableWithout: without },
+      {
+        bareCycleMs: bare,
+        wardgateCycleMs: ours,
+        pairedRatios: ratios,
+        pressDurableWithDoors: withDoors,
+        pressDurableWithout: without,
+      },
     );
   } finally {
     await kill(peer);
