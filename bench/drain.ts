@@ -324,7 +324,8 @@ export async function drain() {
     const run = await drainAgent(option('n', 100_000), profileDir);
     return result('drain-profile', 'Drain under --cpu-prof', { n: run.n }, [], { run });
   }
-  const sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+  const sizes =
+    optionString('sizes')?.split(',').map(Number) ?? (quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]);
   const runs: Array<{ agent: DrainRun; raw: DrainRun }> = [];
   const problems: string[] = [];
   const checks: Check[] = [];

@@ -6,11 +6,13 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { Mosquitto } from '../test/helpers/mosquitto.js';
 import {
   configDoc,
   DEPLOYED_NODE_FLAGS,
+  DIST_BENCH,
   flag,
   isMain,
   kill,
@@ -38,12 +40,15 @@ function idleStats(pid: number, fromTicks: number, fromMs: number) {
   return { rss: procRss(pid), cpuPct: ((ticks / USER_HZ) * 1000 * 100) / ms };
 }
 
+/** Node flags of the compared processes: the unit's, plus a SIGUSR2 → full GC hook (settle-hook.ts). */
+const SETTLE_FLAGS = ['--expose-gc', '--import', pathToFileURL(join(DIST_BENCH, 'settle-hook.js')).href];
+
 /** Spawn the CLI and resolve when it logs READY (ms since spawn). */
 function startCli(configFile: string): { child: ChildProcess; ready: Promise<number> } {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [...DEPLOYED_NODE_FLAGS, join(ROOT, 'bin', 'wardgate.js'), 'run', '--config', configFile],
+    [...DEPLOYED_NODE_FLAGS, ...SETTLE_FLAGS, join(ROOT, 'bin', 'wardgate.js'), 'run', '--config', configFile],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -68,10 +73,13 @@ function startCli(configFile: string): { child: ChildProcess; ready: Promise<num
 export async function footprint() {
   const quick = flag('quick');
   const idleMs = option('idle', quick ? 8000 : 10_000);
+  /** Idle RSS is watched this long after the settle (issue 13: stable over a minute). */
+  const windowMs = option('window', quick ? 15 : 60) * 1000;
   const tmp = tempDir('footprint');
   const mosq = new Mosquitto();
   let cli: ChildProcess | undefined;
   let floor: ChildProcess | undefined;
+  let reference: ChildProcess | undefined;
   try {
     await mosq.start();
     const file = join(tmp.dir, 'wardgate.yaml');
@@ -97,12 +105,29 @@ export async function footprint() {
     const floorReadyMs = performance.now() - tFloor;
     const floorPid = floor.pid as number;
 
+    // The hand-written durable reference (bench/reference.ts), same flags and settle hook.
+    reference = spawnNode(
+      ['dist/bench/reference.js', '--broker', mosq.url, '--db', join(tmp.dir, 'reference.db'), '--port', '0'],
+      { execArgv: [...DEPLOYED_NODE_FLAGS, ...SETTLE_FLAGS] },
+    );
+    await nextMessage(reference, (m: { kind: string }) => m.kind === 'ready', 30_000, 'the reference');
+    const refPid = reference.pid as number;
+
     // Idle: let start-up settle, then measure CPU over the rest of the period.
     await sleep(Math.min(2000, idleMs / 4));
+    // Forced settle (full GC in both), then RSS; then the maximum over the idle window.
+    for (const pid of [cliPid, refPid]) process.kill(pid, 'SIGUSR2');
+    await sleep(1000);
+    const settled = { cli: procRss(cliPid) / MiB, ref: procRss(refPid) / MiB };
     const t0 = performance.now();
     const cliTicks = procCpuTicks(cliPid);
     const floorTicks = procCpuTicks(floorPid);
-    await sleep(idleMs - Math.min(2000, idleMs / 4));
+    const maxRss = { cli: settled.cli, ref: settled.ref };
+    for (let end = performance.now() + windowMs; performance.now() < end; ) {
+      await sleep(250);
+      maxRss.cli = Math.max(maxRss.cli, procRss(cliPid) / MiB);
+      maxRss.ref = Math.max(maxRss.ref, procRss(refPid) / MiB);
+    }
     const cliIdle = idleStats(cliPid, cliTicks, t0);
     const floorIdle = idleStats(floorPid, floorTicks, t0);
     const rss = cliIdle.rss / MiB;
@@ -119,7 +144,36 @@ export async function footprint() {
       },
       [
         {
-          what: 'idle RSS',
+          what: 'idle RSS after a forced settle (full GC), vs the hand-written reference',
+          value: round(settled.cli, 1),
+          unit: 'MiB',
+          floor: round(settled.ref, 1),
+          floorWhat: 'bench/reference.ts, settled the same way',
+          ratio: round(settled.cli / settled.ref, 2),
+          target: '≤ reference + 10 MiB',
+          pass: settled.cli <= settled.ref + 10,
+        },
+        {
+          what: `idle RSS, max over ${windowMs / 1000} s after the settle, vs the reference's max`,
+          value: round(maxRss.cli, 1),
+          unit: 'MiB',
+          floor: round(maxRss.ref, 1),
+          floorWhat: 'the reference, same window',
+          ratio: round(maxRss.cli / maxRss.ref, 2),
+          target: '≤ reference + 10 MiB',
+          pass: maxRss.cli <= maxRss.ref + 10,
+        },
+        {
+          what: 'idle RSS growth over the window (max − settled)',
+          value: round(maxRss.cli - settled.cli, 1),
+          unit: 'MiB',
+          floor: round(maxRss.ref - settled.ref, 1),
+          floorWhat: 'the reference',
+          target: '—',
+          pass: null,
+        },
+        {
+          what: 'idle RSS (end of window)',
           value: round(rss, 1),
           unit: 'MiB',
           floor: round(floorRss, 1),
@@ -148,11 +202,12 @@ export async function footprint() {
           pass: null,
         },
       ],
-      { readyMs, floorReadyMs, cli: cliIdle, floor: floorIdle },
+      { readyMs, floorReadyMs, cli: cliIdle, floor: floorIdle, settledMiB: settled, maxMiB: maxRss, windowMs },
     );
   } finally {
     await kill(cli);
     await kill(floor);
+    await kill(reference);
     await stopBroker(mosq);
     tmp.cleanup();
   }

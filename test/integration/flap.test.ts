@@ -29,7 +29,9 @@ describe('flapping network', () => {
     });
     // The backoff keeps growing across connections that never stay up (issue 7: it no longer
     // resets on CONNACK); a short one lets this test make its 30 cuts in a few seconds.
-    config.mqtt.backoff = { minMs: 10, maxMs: 100 };
+    // Quick drops look like a session takeover (retried at takeoverMs, 30 s by default): this test
+    // is about loss under cuts, so that delay is short here too.
+    config.mqtt.backoff = { minMs: 10, maxMs: 100, takeoverMs: 100 };
     const agent = await Agent.start({ config, log: createLogger('error') });
     cleanup(() => agent.stop());
     await waitFor(() => agent.uplink.connected, 10_000, 'uplink');

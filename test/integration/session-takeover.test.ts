@@ -48,7 +48,9 @@ describe('two boxes with one gateway.id', () => {
       const doc = testConfigDoc({ brokers: [broker.url], dataDir: `${dir}/data`, webPort }) as {
         mqtt: Record<string, unknown>;
       };
-      doc.mqtt.backoff = BACKOFF; // stableSec stays at its default (30 s)
+      // stableSec stays at its default (30 s); the takeover delay is the cap here, so both boxes keep
+      // fighting long enough to both see it (at the default 30 s the first to see it steps back).
+      doc.mqtt.backoff = { ...BACKOFF, takeoverMs: BACKOFF.maxMs };
       const agent = AgentProcess.withConfig(dir, stringify(doc));
       cleanup(() => agent.kill());
       await agent.start();
