@@ -2,6 +2,7 @@
 // recent events, outputs, simulation, "probe now", metrics.
 import type { FastifyInstance } from 'fastify';
 import { WardgateError } from '../errors.js';
+import { LOG_LEVELS } from '../jobs/log-level.js';
 import type { Agent } from '../runtime.js';
 
 /**
@@ -69,6 +70,15 @@ export function apiRoutes(
       });
     },
   );
+
+  // Issue 12: the runtime log level, until the next restart (which goes back to log.level).
+  app.post<{ Body: unknown }>('/api/log-level', async (req) => {
+    const level = (req.body as { level?: unknown } | null)?.level;
+    if (typeof level !== 'string' || !(LOG_LEVELS as readonly string[]).includes(level)) {
+      throw new WardgateError('WG_ERR_HTTP_BAD_REQUEST', `body must be {"level": one of ${LOG_LEVELS.join(', ')}}`);
+    }
+    return agent.setLogLevel(level, 'page');
+  });
 
   app.get('/metrics', async (_req, reply) => {
     reply.type(agent.metrics.registry.contentType);
