@@ -36,7 +36,9 @@ describe('token auth', () => {
     const auth = new TokenAuth([hashToken('right')], { maxFailures: 3, windowMs: 1000, lockMs: 5000 });
     expect(auth.check('Bearer right', 'a', 0)).toBe('ok');
     expect(auth.check('Bearer wrong', 'a', 0)).toBe('denied');
-    expect(auth.check(undefined, 'a', 1)).toBe('denied');
+    // No credential at all (a page's own background request) is not a failed attempt (issue 11).
+    expect(auth.check(undefined, 'a', 1)).toBe('none');
+    expect(auth.check('Bearer wrong', 'a', 1)).toBe('denied');
     expect(auth.check('Bearer wrong', 'a', 2)).toBe('denied');
     expect(auth.check('Bearer right', 'a', 3)).toBe('locked');
     expect(auth.check('Bearer right', 'b', 3)).toBe('ok'); // another address is unaffected
