@@ -21,6 +21,8 @@ declare -A PEERS=(
   [/usr/bin/chromium]=chromium
   [/usr/bin/script]=bsdutils
   [/lib/nut/upsd]=nut-server
+  # issue 12: the reload test's sd_notify socket (AF_UNIX datagrams, fds closed like systemd's barrier)
+  [/usr/bin/python3]=python3
   # Modbus doors (issue 8): a controller that is not ours (pymodbus, TCP and RTU framer) and a
   # pty pair standing in for the RS-485 adapter.
   [/usr/bin/socat]=socat
