@@ -70,6 +70,7 @@ export async function watch(argv: string[]): Promise<number> {
     if (!v.broker) throw new Error('--broker is required');
     if ((v['ack-key'] === undefined) !== (v['key-id'] === undefined))
       throw new Error('--ack-key and --key-id go together');
+    for (const n of ['max-wait-ms', 'gap-timeout-sec', 'health-stale-sec']) num(v[n], n);
   } catch (err) {
     process.stderr.write(`watch: ${errorMessage(err)}\n${WATCH_USAGE}\n`);
     return EX_USAGE;

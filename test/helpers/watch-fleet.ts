@@ -37,8 +37,12 @@ export interface WatchFleetOptions {
 
 export interface WatchFleetStats {
   accepted: number;
+  /** Presses the sim could not report durable in time (not counted as accepted). */
+  notDurable: number;
   evicted: number;
   consumerStarts: number;
+  /** Connections that found their persistent session on the broker (a restart resumed it). */
+  sessionsResumed: number;
   perConsumer0: number;
   perConsumer1: number;
 }
@@ -55,6 +59,7 @@ export async function runWatchFleet(o: WatchFleetOptions): Promise<{ verdict: Wa
   const proxies: CuttableProxy[] = [];
   const consumers: WatchProcess[] = [];
   const accepted: Accepted = new Map();
+  let notDurable = 0;
   const take = (list: Array<{ id: string; seq: number; gateway: string }>) => {
     for (const e of list) accepted.set(e.id, { gateway: e.gateway, seq: e.seq });
   };
@@ -109,7 +114,15 @@ export async function runWatchFleet(o: WatchFleetOptions): Promise<{ verdict: Wa
         const work: Array<Promise<void>> = [];
         for (const agent of agents)
           for (let d = 0; d < o.devices; d++)
-            work.push(agent.simulate(`panic-${d}`, 'button', a).then((r) => take(r.accepted)));
+            work.push(
+              agent
+                .simulate(`panic-${d}`, 'button', a)
+                .then((r) => take(r.accepted))
+                // Not durable within the sim's deadline (a loaded box): promised nothing, may still come.
+                .catch(() => {
+                  notDurable++;
+                }),
+            );
         for (const p of procs)
           for (let d = 0; d < o.devices; d++)
             work.push(
@@ -164,8 +177,13 @@ export async function runWatchFleet(o: WatchFleetOptions): Promise<{ verdict: Wa
       verdict,
       stats: {
         accepted: accepted.size,
+        notDurable,
         evicted,
         consumerStarts: consumers.reduce((n, c) => n + c.starts, 0),
+        sessionsResumed: consumers.reduce(
+          (n, c) => n + c.records.filter((r) => r.kind === 'consumer' && r.sessionPresent === true).length,
+          0,
+        ),
         perConsumer0: consumers[0]?.events().length ?? 0,
         perConsumer1: consumers[1]?.events().length ?? 0,
       },

@@ -20,6 +20,7 @@ describe('wardgate watch --json over a fleet', () => {
     console.log('watch fleet', JSON.stringify({ ...verdict, ...stats }));
     expect(verdict.problems).toEqual([]);
     expect(stats.consumerStarts).toBe(2);
+    expect(stats.sessionsResumed).toBeGreaterThanOrEqual(1); // the restart found its queued session
     expect(stats.evicted).toBeGreaterThan(0);
     expect(verdict.announcedRanges).toBeGreaterThan(0);
     expect(verdict.evictionRangesNotReported).toBe(0);
