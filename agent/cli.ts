@@ -21,7 +21,11 @@ const USAGE = `usage:
                                       copy the outbox (safe while running) for a replacement box
   wardgate import-outbox FILE [--config FILE] [--data-dir DIR] [--force]
                                       put an export in place (agent stopped; seq continues); refused
-                                      over undelivered events unless --force (they are set aside)`;
+                                      over undelivered events unless --force (they are set aside)
+  wardgate watch --broker URL [--json] [--client-id ID] [--share G] [--ack-key FILE --key-id ID] …
+                                      the central side: dedup, order, gaps, presence, acknowledge
+  wardgate ack --broker URL --gateway GW --device DEV --event ID --ack-key FILE --key-id ID
+                                      acknowledge one alarm (signed alarm.ack); prints the cmd-result`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -79,6 +83,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/cli-keys.js')).keygen(rest);
     case 'sign':
       return (await import('./commands/cli-keys.js')).sign(rest);
+    case 'watch':
+      return (await import('./central/watch-cli.js')).watch(rest);
+    case 'ack':
+      return (await import('./central/watch-cli.js')).ack(rest);
     case 'export-outbox':
     case 'import-outbox':
       return (await import('./outbox/export-cli.js')).outboxCommand(command, rest);
