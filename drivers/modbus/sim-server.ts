@@ -42,7 +42,9 @@ export class ModbusSimServer {
           if (addr === RELEASE) u.di[LOCKED] = value ? 0 : 1;
         },
       },
-      { host: '127.0.0.1', port: 0, unitID: 255 },
+      // modbus-serial listens on `options.port || 502`: a numeric 0 would silently mean 502 (and
+      // two sims would collide there). The string '0' is truthy and Node's listen() takes it.
+      { host: '127.0.0.1', port: '0' as unknown as number, unitID: 255 },
     );
     server.on('socketError', () => undefined); // a client going away is not our problem
     server.on('error', () => undefined);
