@@ -82,6 +82,10 @@ describe('crash safety under SIGKILL', () => {
     await agent.start();
     const workers = [0, 1, 2].map((w) => injector(w));
     for (let k = 0; k < KILLS; k++) {
+      // Each life accepts a few presses before its random moment of death, however slow a loaded
+      // machine makes the restart, so the run always exercises kills with traffic in flight.
+      const before = accepted.size;
+      await waitFor(() => accepted.size >= before + 6, 60_000, `presses accepted after restart ${k}`);
       await new Promise((r) => setTimeout(r, 50 + rnd() * 400));
       await agent.kill('SIGKILL');
       await agent.start();
