@@ -149,7 +149,7 @@ export class CentralConsumer {
           return;
         }
         for (const r of this.sequencer.receive(body as CentralEvent, now, dup)) this.opts.onRecord(r);
-        this.journal?.input(now, text, this.sequencer);
+        this.journal?.record(now, body as CentralEvent, text, this.sequencer);
         return;
       }
       case 'status':

@@ -8,11 +8,13 @@
 // - killed after the entry: the PUBACK may or may not have gone out; a redelivery is a duplicate
 //   by seq and dropped.
 // The journal holds the sequencer's inputs (events, ticks, with their clock) since the last
-// snapshot; the sequencer is deterministic, so replaying them rebuilds its exact state. A snapshot
+// snapshot; the sequencer is deterministic, so replaying them rebuilds its exact state. An event
+// released at once needs only (gateway, seq, severity) to be replayed; a held one or an
+// announcement is kept whole. A snapshot
 // every COMPACT_EVERY entries (generation-numbered files, renamed into place) bounds the replay.
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Sequencer } from './sequencer.js';
+import type { CentralEvent, Sequencer } from './sequencer.js';
 
 const COMPACT_EVERY = 50_000;
 
@@ -50,7 +52,13 @@ export class Journal {
         const now = Number(line.slice(2, tab < 0 ? undefined : tab));
         try {
           if (line[0] === 'i') seq.receive(JSON.parse(line.slice(tab + 1)), now);
-          else if (line[0] === 't') seq.tick(now);
+          else if (line[0] === 'r') {
+            const [, , n, severity, gateway] = line.split('\t');
+            seq.receive(
+              { id: '', seq: Number(n), severity: String(severity), gateway: String(gateway), type: '' },
+              now,
+            );
+          } else if (line[0] === 't') seq.tick(now);
           replayed++;
         } catch {
           // A line torn by a kill mid-write is the last one: nothing after it to lose.
@@ -65,8 +73,17 @@ export class Journal {
     return { replayed };
   }
 
+  /**
+   * After `seq.receive(ev, now)`: the whole payload when a replay needs it (held, or an
+   * announcement), else a short line (a write of ~40 bytes instead of ~400: most events).
+   */
+  record(now: number, ev: CentralEvent, payload: string, seq: Sequencer): void {
+    if (seq.lastNeedsPayload) this.input(now, payload, seq);
+    else this.write(`r\t${now}\t${ev.seq}\t${ev.severity}\t${ev.gateway}\n`, seq);
+  }
+
   input(now: number, payload: string, seq: Sequencer): void {
-    this.write(`i\t${now}\t${payload.replace(/\n/g, ' ')}\n`, seq);
+    this.write(`i\t${now}\t${payload.includes('\n') ? payload.replace(/\n/g, ' ') : payload}\n`, seq);
   }
 
   tick(now: number, seq: Sequencer): void {

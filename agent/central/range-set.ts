@@ -30,6 +30,11 @@ export class RangeSet {
 
   add(from: number, to = from): void {
     if (to < from) return;
+    const last = this.runs[this.runs.length - 1];
+    if (last && from === last[1] + 1) {
+      last[1] = to; // the common case: the next seq of a gateway
+      return;
+    }
     let i = this.at(from - 1);
     let a = from;
     let b = to;

@@ -133,8 +133,15 @@ export class Sequencer {
     this.opts = { ...SEQUENCER_DEFAULTS, ...opts };
   }
 
+  /**
+   * After receive(): whether a replay needs the event's whole payload (it is still held, or it
+   * announced something). Otherwise (gateway, seq, severity) rebuild the same state (journal.ts).
+   */
+  lastNeedsPayload = true;
+
   receive(ev: CentralEvent, now: number, redelivered = false): SeqOutput[] {
     const out: SeqOutput[] = [];
+    this.lastNeedsPayload = ev.type.startsWith('gateway.outbox_');
     const seq = ev.seq;
     const g = this.gateway(ev.gateway, seq, now);
     const lane = laneOf(ev.severity);
@@ -162,22 +169,23 @@ export class Sequencer {
     g.maxSeen = Math.max(g.maxSeen, seq);
     this.announcement(g, ev, out);
     const L = g.lanes[lane];
-    if (late || seq < L.last) {
-      this.stats.late++;
-      this.emit(out, {
-        kind: 'event',
-        gateway: ev.gateway,
-        lane,
-        seq,
-        event: ev,
-        late: true,
-        ...(redelivered ? { possibleDuplicate: true as const } : {}),
-      });
+    const again = redelivered ? { possibleDuplicate: true as const } : {};
+    if (!late && seq > L.last && g.holes.length === 0 && L.held.length === 0) {
+      // The common case: nothing missing, nothing waiting in this lane: out at once.
+      L.last = seq;
+      this.emit(out, { kind: 'event', gateway: ev.gateway, lane, seq, event: ev, ...again });
     } else {
-      insertSorted(L.held, { ev, at: now });
-      if (redelivered) (ev as { _redelivered?: true })._redelivered = true;
+      if (late || seq < L.last) {
+        this.stats.late++;
+        this.emit(out, { kind: 'event', gateway: ev.gateway, lane, seq, event: ev, late: true, ...again });
+      } else {
+        insertSorted(L.held, { ev, at: now });
+        if (redelivered) (ev as { _redelivered?: true })._redelivered = true;
+      }
+      // What this seq unblocked, in every lane.
+      this.release(g, now, out);
+      if (L.held.some((h) => h.ev === ev)) this.lastNeedsPayload = true;
     }
-    this.release(g, now, out);
     this.prune(g);
     return out;
   }

@@ -139,7 +139,7 @@ describe('Journal', () => {
     const printed: number[] = [];
     const feed = (seqr: Sequencer, j: Journal, e: CentralEvent, now: number) => {
       printed.push(...seqsOf(seqr.receive(e, now)));
-      j.input(now, JSON.stringify(e), seqr);
+      j.record(now, e, JSON.stringify(e), seqr); // short lines for 1 and 2, whole ones for the held
     };
     for (const q of [1, 2, 4, 5]) feed(a, ja, ev(q), q);
     ja.snapshot(a); // a compaction in the middle
@@ -149,6 +149,7 @@ describe('Journal', () => {
     const b = new Sequencer({ maxWaitMs: 100, gapTimeoutMs: 10_000, fromSeqOne: true });
     const jb = new Journal(dir, 'c');
     expect(jb.load(b).replayed).toBe(1);
+    expect(b.heldCount()).toBe(3);
     expect(b.snapshot()).toEqual(a.snapshot());
     for (const q of [2, 4]) feed(b, jb, ev(q), 20); // redeliveries of what the first one printed or held
     feed(b, jb, ev(3), 30);
@@ -156,6 +157,24 @@ describe('Journal', () => {
     // Each once; 7 (high) goes as soon as 6 is no longer missing, before 6 in its normal lane.
     expect(printed).toEqual([1, 2, 3, 4, 5, 7, 6]);
     jb.close(b);
+  });
+});
+
+describe('Journal short lines', () => {
+  it('events released at once replay from (gateway, seq, severity) alone to the same state', () => {
+    const dir = tempDir('wg-journal-');
+    const a = new Sequencer({ fromSeqOne: true });
+    const j = new Journal(dir, 'c');
+    j.load(a);
+    for (const q of [1, 2, 3, 5]) {
+      const e = ev(q, q === 5 ? 'critical' : 'normal');
+      a.receive(e, q);
+      j.record(q, e, JSON.stringify(e), a);
+    }
+    const b = new Sequencer({ fromSeqOne: true });
+    expect(new Journal(dir, 'c').load(b).replayed).toBe(4);
+    expect(b.snapshot()).toEqual(a.snapshot());
+    expect(b.receive(ev(3), 10)).toEqual([]); // still a duplicate after the replay
   });
 });
 
