@@ -25,6 +25,14 @@ function leafChanges(a: Json, b: Json, path: string, out: NonNullable<ConfigChan
     }
     return;
   }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    // Element by element, so that redaction sees each value with its path (web.tokens[0], a
+    // broker URL with its password).
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      leafChanges(a[i], b[i], `${path}[${i}]`, out, `${full}[${i}]`);
+    }
+    return;
+  }
   const from = a === undefined ? undefined : redactedData(full, a);
   const to = b === undefined ? undefined : redactedData(full, b);
   out.push({

@@ -45,10 +45,24 @@ interface Job {
 export class Jobs {
   private readonly jobs = new Map<string, Job>();
 
+  private readonly timezone: string | undefined;
+
   constructor(
     private readonly log: Logger,
-    private readonly timezone?: string,
-  ) {}
+    timezone?: string,
+  ) {
+    // An unknown zone would make node-cron throw at start: use the box's time and say so.
+    try {
+      if (timezone) new Intl.DateTimeFormat('en', { timeZone: timezone });
+      this.timezone = timezone;
+    } catch {
+      log.error(
+        { code: 'WG_ERR_CONFIG_INVALID', timezone },
+        'jobs.timezone is not a known time zone; using the box time',
+      );
+      this.timezone = undefined;
+    }
+  }
 
   add(name: string, schedule: Schedule, fn: () => unknown): void {
     this.remove(name);
