@@ -23,8 +23,11 @@ export interface Contender {
   /** Topic filter of its alarm events at the central subscriber. */
   filter: string;
   child: ChildProcess;
-  /** POST a press (or release); resolves on the HTTP answer. */
-  press(active: boolean): Promise<number>;
+  /**
+   * POST a press (or release) of button `n % 40`; resolves on the HTTP answer. Presses rotate over
+   * the buttons: one line pressed hundreds of times a second is a flood the GPIO driver sheds.
+   */
+  press(active: boolean, n?: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -67,7 +70,8 @@ export async function startWardgate(dir: string, broker: string, extra: Record<s
     name: 'wardgate',
     filter: `wardgate/v1/${WARDGATE_GW}/events/panic-button/#`,
     child,
-    press: (active) => post(port, '/api/sim/panic-0/button', active ? '{"active":true}' : '{"active":false}', auth),
+    press: (active, n = 0) =>
+      post(port, `/api/sim/panic-${n % 40}/button`, active ? '{"active":true}' : '{"active":false}', auth),
     stop: () => kill(child, 8000),
   };
   return { contender: c, port };

@@ -25,6 +25,21 @@ function metricsText(port: number): Promise<string> {
   });
 }
 
+function statusText(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(
+      { host: '127.0.0.1', port, path: '/api/status', headers: { authorization: `Bearer ${BENCH_TOKEN}` } },
+      (res) => {
+        let s = '';
+        res.on('data', (d) => {
+          s += d;
+        });
+        res.on('end', () => resolve(s));
+      },
+    ).on('error', reject);
+  });
+}
+
 /** Mean ms per stage from the histograms' _sum/_count. */
 function stageMeans(text: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -92,6 +107,7 @@ export async function peers() {
 
     let httpMs = 0;
     /** One press or release, HTTP send → subscriber receipt (ms), bounded; `httpMs`: → the HTTP answer. */
+    let n = 0;
     const one = async (c: Contender, active: boolean, timeoutMs = 5000): Promise<number> => {
       const key = `${prefixOf(c)}:${active ? 1 : 0}`;
       let timer: NodeJS.Timeout | undefined;
@@ -100,7 +116,8 @@ export async function peers() {
         timer = setTimeout(() => reject(new Error(`${c.name}: no message in ${timeoutMs} ms`)), timeoutMs);
       });
       const t0 = performance.now();
-      const answered = c.press(active).then((status) => {
+      if (active) n++; // the release goes to the button just pressed
+      const answered = c.press(active, n).then((status) => {
         httpMs = performance.now() - t0;
         return status;
       });
@@ -136,7 +153,15 @@ export async function peers() {
         const samples: number[] = [];
         const answers: number[] = [];
         for (let i = 0; i < presses; i++) {
-          samples.push(await one(c, true));
+          samples.push(
+            await one(c, true).catch(async (err) => {
+              if (c.name === 'wardgate') {
+                const st = await statusText(wg.port).catch((e) => String(e));
+                process.stderr.write(`[bench] wardgate status at the miss: ${st.slice(0, 3000)}\n`);
+              }
+              throw err;
+            }),
+          );
           answers.push(httpMs);
           await one(c, false);
         }

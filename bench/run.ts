@@ -38,7 +38,9 @@ async function main(): Promise<number> {
     process.stderr.write(`[bench] ${name}${quick ? ' (quick)' : ''} ...\n`);
     const started = Date.now();
     // Each benchmark (and the agents it runs in-process) with the node flags wardgate is deployed with.
-    const child = spawnNode([`dist/bench/${FILE[name] ?? name}.js`, ...(quick ? ['--quick'] : [])], {
+    // --peers: the side-by-side bench also runs Node-RED (installed into a temp folder on first use).
+    const pass = [...(quick ? ['--quick'] : []), ...(flag('peers') ? ['--peers'] : [])];
+    const child = spawnNode([`dist/bench/${FILE[name] ?? name}.js`, ...pass], {
       execArgv: DEPLOYED_NODE_FLAGS,
     });
     let code: number | null;
