@@ -2,7 +2,7 @@
 // installed with scripts/install.sh into a throwaway root) takes 10,000 events while its broker is
 // down and is stopped; this build is installed over it and started against the broker. Nothing is
 // lost, seq continues from the old build's last seq, and the migration runs once.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -27,6 +27,9 @@ afterAll(async () => {
 
 /** The old build: this checkout's dependencies, the old commit's code, compiled. */
 function buildOld(to: string): string {
+  const has = spawnSync('git', ['-C', REPO, 'cat-file', '-e', `${OLD}^{commit}`]);
+  if (has.status !== 0)
+    throw new Error(`the upgrade test builds commit ${OLD}: fetch the full history (git fetch --unshallow)`);
   snapshotCheckout(to);
   for (const p of ['agent', 'drivers', 'bin', 'bench', 'dist']) rmSync(join(to, p), { recursive: true, force: true });
   const tar = execFileSync('git', ['-C', REPO, 'archive', OLD, 'agent', 'drivers', 'bin', 'bench', 'tsconfig.json'], {
