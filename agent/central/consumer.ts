@@ -125,6 +125,29 @@ export class CentralConsumer {
     if (this.sequencer.idle()) return;
     for (const r of this.sequencer.tick(now)) this.opts.onRecord(r);
     this.journal?.tick(now, this.sequencer);
+    if (!this.corked) this.journal?.flush();
+  }
+
+  private corked: { uncork(): void } | undefined;
+
+  /**
+   * One journal write per burst, not per message, and still before the PUBACKs: mqtt.js writes
+   * each PUBACK to the socket right after the 'message' handler returns, so the socket is corked
+   * at the first message of a burst and uncorked only after the journal lines are written (in
+   * setImmediate, once the burst's packets have been handled). A kill before that loses both the
+   * lines and the PUBACKs: the broker sends the messages again.
+   */
+  private holdAcks(): void {
+    if (this.corked || !this.journal) return;
+    const stream = this.client?.stream as unknown as { cork?(): void; uncork(): void } | undefined;
+    if (!stream?.cork) return;
+    stream.cork();
+    this.corked = stream;
+    setImmediate(() => {
+      this.journal?.flush();
+      this.corked = undefined;
+      stream.uncork();
+    });
   }
 
   private onMessage(topic: string, payload: Buffer, dup: boolean): void {
@@ -143,6 +166,7 @@ export class CentralConsumer {
     const now = Date.now();
     switch (t.kind) {
       case 'event': {
+        this.holdAcks();
         const problem = eventProblem(body, t.gateway);
         if (problem) {
           this.opts.onRecord({ kind: 'invalid', topic, error: problem });
@@ -170,6 +194,7 @@ export class CentralConsumer {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.journal?.flush();
     await this.client?.endAsync().catch(() => undefined);
     // Held events stay held (in the snapshot): the next start releases them in order.
     this.journal?.close(this.sequencer);

@@ -90,15 +90,25 @@ export class Journal {
     this.write(`t\t${now}\n`, seq);
   }
 
+  private pending: string[] = [];
+
+  /** Lines are collected and written by flush(): the caller flushes before any PUBACK can leave. */
   private write(line: string, seq: Sequencer): void {
     if (this.fd === undefined) return;
-    writeSync(this.fd, line);
+    this.pending.push(line);
     if (++this.entries >= COMPACT_EVERY) this.snapshot(seq);
+  }
+
+  flush(): void {
+    if (this.fd === undefined || this.pending.length === 0) return;
+    writeSync(this.fd, this.pending.join(''));
+    this.pending = [];
   }
 
   /** Writes the whole state and starts an empty journal (also at a clean stop). */
   snapshot(seq: Sequencer): void {
     if (this.fd === undefined) return;
+    this.pending = []; // the snapshot holds their effect
     const next = this.gen + 1;
     const tmp = `${this.snapFile()}.tmp`;
     const fd = openSync(tmp, 'w');

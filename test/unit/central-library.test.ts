@@ -140,6 +140,7 @@ describe('Journal', () => {
     const feed = (seqr: Sequencer, j: Journal, e: CentralEvent, now: number) => {
       printed.push(...seqsOf(seqr.receive(e, now)));
       j.record(now, e, JSON.stringify(e), seqr); // short lines for 1 and 2, whole ones for the held
+      j.flush();
     };
     for (const q of [1, 2, 4, 5]) feed(a, ja, ev(q), q);
     ja.snapshot(a); // a compaction in the middle
@@ -170,6 +171,7 @@ describe('Journal short lines', () => {
       const e = ev(q, q === 5 ? 'critical' : 'normal');
       a.receive(e, q);
       j.record(q, e, JSON.stringify(e), a);
+      j.flush();
     }
     const b = new Sequencer({ fromSeqOne: true });
     expect(new Journal(dir, 'c').load(b).replayed).toBe(4);
