@@ -41,7 +41,9 @@ async function main(): Promise<number> {
     // --peers: the side-by-side bench also runs Node-RED (installed into a temp folder on first use).
     const pass = [...(quick ? ['--quick'] : []), ...(flag('peers') ? ['--peers'] : [])];
     const child = spawnNode([`dist/bench/${FILE[name] ?? name}.js`, ...pass], {
-      execArgv: DEPLOYED_NODE_FLAGS,
+      // The harness (subscribers holding a million ids, 100 in-process agents) is not the agent: no
+      // old-space cap for it. Processes that are wardgate (the CLI, the drain child) get the unit's flags.
+      execArgv: DEPLOYED_NODE_FLAGS.filter((f) => !f.startsWith('--max-old-space-size')),
     });
     let code: number | null;
     try {
