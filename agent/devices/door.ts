@@ -10,6 +10,7 @@
 //   happened while nobody looked (a REX press, an unlock) is unknown, so it is never door.forced.
 // - Without a lock sensor, the lock is taken as engaged unless our own unlock pulse is running.
 
+import type { ProbedPoint } from '../../drivers/modbus/bus.js';
 import { unitPoint, valuePoint } from '../../drivers/modbus/points.js';
 import type { ModbusReadingValue } from '../../drivers/modbus/types.js';
 import type { Reading } from '../../drivers/types.js';
@@ -20,6 +21,8 @@ import type { DeviceModel, DeviceModelContext, PointBinding } from './types.js';
 
 type Input = 'open' | 'locked' | 'rex' | 'tamper';
 const INPUTS: readonly Input[] = ['open', 'locked', 'rex', 'tamper'];
+/** One on-demand read of value points of the door's unit (the Modbus kind routes it to the bus). */
+export type DoorProbe = (points: string[]) => Promise<{ points: ProbedPoint[]; latencyMs: number }>;
 interface At {
   ts: number;
   uptimeMs: number;
@@ -50,6 +53,7 @@ export class Door implements DeviceModel {
     private readonly cfg: DoorConfig,
     private readonly map: DoorMap,
     private readonly ctx: DeviceModelContext,
+    private readonly readNow?: DoorProbe,
   ) {
     const pollMs = cfg.pollMs;
     this.points = [{ driver: 'modbus', point: unitPoint(cfg.bus, cfg.unitId), name: 'controller', pollMs }];
@@ -242,6 +246,25 @@ export class Door implements DeviceModel {
     if (name !== 'unlock') return Promise.reject(new WardgateError('WG_ERR_HTTP_NOT_FOUND', `door command ${name}`));
     const sec = typeof args.forSec === 'number' ? args.forSec : this.cfg.unlockSec;
     return this.unlock(sec, typeof args.by === 'string' ? args.by : 'command');
+  }
+
+  /**
+   * "Probe now" (issue 11): the raw values of every mapped point (the release coil too), read once
+   * on the bus in turn with the polls. An offline controller is refused with WG_ERR_MODBUS_OFFLINE.
+   */
+  async probe(): Promise<Record<string, unknown>> {
+    if (!this.readNow) throw new WardgateError('WG_ERR_DRIVER_FAULT', `${this.cfg.id}: no Modbus driver to probe`);
+    if (this.online === false)
+      throw new WardgateError('WG_ERR_MODBUS_OFFLINE', `${this.cfg.id}: controller ${this.cfg.bus}/${this.cfg.unitId}`);
+    const names = (Object.keys(this.map) as Array<keyof DoorMap>).filter((n) => this.map[n] !== undefined);
+    const byPoint = new Map(names.map((n) => [this.pointOf(this.map[n] as DoorPointMap), n]));
+    const r = await this.readNow([...byPoint.keys()]);
+    return {
+      bus: this.cfg.bus,
+      unitId: this.cfg.unitId,
+      latencyMs: r.latencyMs,
+      points: r.points.map(({ point, ...p }) => ({ name: byPoint.get(point), ...p })),
+    };
   }
 
   /** No lock sensor: our own pulse is the lock state (flagged `inferred`). */

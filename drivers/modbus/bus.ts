@@ -2,7 +2,7 @@
 // (RS-485 is half duplex; most TCP gateways serialise anyway). Each unit is polled on its own
 // period; a unit that does not answer costs its timeout and nothing more; after `offlineAfter`
 // consecutive failures it is offline and only probed with a doubling delay, so a dead controller
-// cannot eat the bus. Writes go before polls. A lost port or socket is reopened with backoff,
+// cannot eat the bus. Writes and probes go before polls, in the order asked. A lost port or socket is reopened with backoff,
 // without restarting anything (ThingsBoard gateway #474, #829: serial adapters re-plugged and
 // power-cycled controllers needed a gateway restart).
 import { uptimeMs } from '../../agent/clock.js';
@@ -38,13 +38,20 @@ interface Unit extends UnitHealth {
   first: boolean;
 }
 
-interface PendingWrite {
-  unit: number;
-  table: 'coil' | 'hr';
+/** A queued on-demand transaction set (a write, a probe): run in turn by the bus loop, before polls. */
+interface Job {
+  run(): Promise<void>;
+  fail(err: Error): void;
+}
+
+/** One point as a probe read it: the raw register or bit, and the bit's value for a register bit. */
+export interface ProbedPoint {
+  point: string;
+  table: Table;
   address: number;
+  bit?: number;
+  raw: number;
   value: number;
-  resolve(): void;
-  reject(err: Error): void;
 }
 
 export type BusEmit = (point: string, value: ModbusReadingValue) => void;
@@ -55,7 +62,7 @@ const RECONNECT_MAX_MS = 5000;
 export class ModbusBus {
   readonly units = new Map<number, Unit>();
   private readonly client: BusClient;
-  private readonly writes: PendingWrite[] = [];
+  private readonly jobs: Job[] = [];
   private stopped = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -118,7 +125,7 @@ export class ModbusBus {
   async stop(): Promise<void> {
     this.stopped = true;
     this.kick();
-    for (const w of this.writes.splice(0)) w.reject(new ModbusError('WG_ERR_MODBUS_PORT', 'bus stopping'));
+    for (const j of this.jobs.splice(0)) j.fail(new ModbusError('WG_ERR_MODBUS_PORT', 'bus stopping'));
     await this.loop;
     this.loop = undefined;
     await this.client.close();
@@ -133,8 +140,44 @@ export class ModbusBus {
     if (this.stopped) return Promise.reject(new ModbusError('WG_ERR_MODBUS_PORT', 'bus stopped'));
     if (u && u.online === false)
       return Promise.reject(new ModbusError('WG_ERR_MODBUS_OFFLINE', `unit ${unit} on bus ${this.cfg.id}`));
-    return new Promise((resolve, reject) => {
-      this.writes.push({ unit, table, address, value, resolve, reject });
+    return this.enqueue(() => this.transact(unit, () => this.client.write(unit, table, address, value)));
+  }
+
+  /**
+   * "Probe now" (issue 11): read these points of one unit once, queued like a write behind what is
+   * already waiting (one transaction at a time on the half-duplex bus, the unit's own timeout).
+   * Refused at once when the unit is offline: a dead controller must not cost the bus a timeout.
+   */
+  probe(unit: number, points: UnitPoint[]): Promise<{ points: ProbedPoint[]; latencyMs: number }> {
+    const u = this.units.get(unit);
+    if (this.stopped) return Promise.reject(new ModbusError('WG_ERR_MODBUS_PORT', 'bus stopped'));
+    if (u && u.online === false)
+      return Promise.reject(new ModbusError('WG_ERR_MODBUS_OFFLINE', `unit ${unit} on bus ${this.cfg.id}`));
+    return this.enqueue(async () => {
+      const started = performance.now();
+      const out: ProbedPoint[] = [];
+      for (const block of planBlocks(points)) {
+        const data = await this.transact(unit, () => this.client.read(unit, block.table, block.start, block.count));
+        for (const p of block.points) {
+          const raw = data[p.offset] ?? 0;
+          const bit = p.bit !== undefined && !isBitTable(block.table) ? p.bit : undefined;
+          out.push({
+            point: p.point,
+            table: block.table,
+            address: block.start + p.offset,
+            ...(bit !== undefined ? { bit } : {}),
+            raw,
+            value: bit === undefined ? raw : (raw >> bit) & 1,
+          });
+        }
+      }
+      return { points: out, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+    });
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.jobs.push({ run: () => fn().then(resolve, reject), fail: reject });
       this.kick();
     });
   }
@@ -163,12 +206,9 @@ export class ModbusBus {
       const now = Date.now();
       if (!this.client.isOpen && now >= this.reconnectAt) await this.reconnect();
       if (this.stopped) break;
-      const w = this.writes.shift();
-      if (w) {
-        await this.transact(w.unit, () => this.client.write(w.unit, w.table, w.address, w.value)).then(
-          () => w.resolve(),
-          (err: Error) => w.reject(err),
-        );
+      const job = this.jobs.shift();
+      if (job) {
+        await job.run();
         continue;
       }
       let next: Unit | undefined;

@@ -4,7 +4,7 @@
 // that the driver itself restores, because it is the last one holding the port: a lock released
 // for 5 s must not stay released because the agent is stopping (the restore is written at stop).
 import type { Driver, DriverContext, DriverHealth } from '../types.js';
-import { ModbusBus, type UnitHealth, type UnitSpec } from './bus.js';
+import { ModbusBus, type ProbedPoint, type UnitHealth, type UnitSpec } from './bus.js';
 import { ModbusError } from './client.js';
 import { parseValuePoint, type ValuePoint } from './points.js';
 import type { BusConfig, BusPolicy, ModbusReadingValue } from './types.js';
@@ -137,6 +137,25 @@ export class ModbusDriver implements Driver {
     const bus = this.buses.get(p.bus);
     if (!bus) return Promise.reject(new ModbusError('WG_ERR_MODBUS_PORT', `bus ${p.bus} is not running`));
     return bus.write(p.unit, p.table, p.address, value);
+  }
+
+  /** "Probe now": one read of these points of one unit, queued on its bus (bus.ts `probe`). */
+  probe(points: string[]): Promise<{ points: ProbedPoint[]; latencyMs: number }> {
+    const parsed = points.map((point) => ({ point, p: parseValuePoint(point) }));
+    const first = parsed[0]?.p;
+    if (!first || parsed.some(({ p }) => !p || p.bus !== first.bus || p.unit !== first.unit))
+      return Promise.reject(new ModbusError('WG_ERR_MODBUS_BAD_FRAME', 'a probe reads value points of one unit'));
+    const bus = this.buses.get(first.bus);
+    if (!bus) return Promise.reject(new ModbusError('WG_ERR_MODBUS_PORT', `bus ${first.bus} is not running`));
+    return bus.probe(
+      first.unit,
+      parsed.map(({ point, p }) => ({
+        point,
+        table: (p as ValuePoint).table,
+        address: (p as ValuePoint).address,
+        ...((p as ValuePoint).bit !== undefined ? { bit: (p as ValuePoint).bit } : {}),
+      })),
+    );
   }
 
   /** Counters of one unit (the door's page and /api/devices). */

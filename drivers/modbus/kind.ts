@@ -24,7 +24,12 @@ export function modbusKind(): DriverKind {
         const map = resolveDoorMap(door, profiles);
         if (typeof map === 'string') throw new WardgateError('WG_ERR_CONFIG_INVALID', `device ${door.id}: ${map}`);
         doors.set(door.id, { cfg: door, map });
-        return new Door(door, map, ctx);
+        // The driver exists only after every model (createDrivers): looked up at probe time.
+        const probe = (points: string[]) =>
+          driver
+            ? driver.probe(points)
+            : Promise.reject(new WardgateError('WG_ERR_MODBUS_PORT', 'the Modbus driver is not running'));
+        return new Door(door, map, ctx, probe);
       },
     },
     createDrivers({ config, points }) {

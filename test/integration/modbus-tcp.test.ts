@@ -2,22 +2,28 @@
 // door controllers on two random ports; a real Agent (real outbox, uplink pointed at a closed
 // port) polls them. Forced open, held open, an unlock pulse reaching the coil, a controller killed
 // (offline while the other door keeps being polled) and restarted (online, no agent restart).
+// "Probe now" through the real web API: the raw values pymodbus holds; refused while offline.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkConfig } from '../../agent/config/load.js';
 import type { Config } from '../../agent/config/types.js';
 import type { WgEvent } from '../../agent/event.js';
 import { Agent } from '../../agent/runtime.js';
+import { hashToken } from '../../agent/web/auth.js';
+import { startWeb } from '../../agent/web/server.js';
 import { type DoorServer, startDoorServer } from '../fixtures/modbus/peers.js';
+import { TEST_TOKEN } from '../helpers/config.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { CuttableProxy } from '../helpers/proxy.js';
 
 describe('doors over Modbus TCP (pymodbus peers)', () => {
   let dir: string;
   let agent: Agent | undefined;
+  let web: { app: FastifyInstance; url: string } | undefined;
   const servers: DoorServer[] = [];
   const events: WgEvent[] = [];
 
@@ -26,6 +32,8 @@ describe('doors over Modbus TCP (pymodbus peers)', () => {
     events.length = 0;
   });
   afterEach(async () => {
+    await web?.app.close();
+    web = undefined;
     await agent?.stop('test over');
     agent = undefined;
     for (const s of servers.splice(0)) await s.stop();
@@ -65,6 +73,37 @@ describe('doors over Modbus TCP (pymodbus peers)', () => {
     await waitFor(() => state('door-a')?.availability === 'online' && state('door-b')?.availability === 'online');
     expect(state('door-a')?.state).toMatchObject({ open: false, locked: true });
 
+    // Probe now: the raw values of door A's map, as pymodbus holds them (di 1 = locked at start).
+    web = await startWeb(agent, {
+      host: '127.0.0.1',
+      port: 0,
+      tokens: [hashToken(TEST_TOKEN)],
+      log: pino({ level: 'silent' }),
+    });
+    const auth = { authorization: `Bearer ${TEST_TOKEN}` };
+    const probe = (id: string) => fetch(`${web?.url}/api/devices/${id}/probe`, { method: 'POST', headers: auth });
+    const listed = (await (await fetch(`${web.url}/api/devices`, { headers: auth })).json()) as {
+      devices: Array<{ id: string; canProbe?: boolean }>;
+    };
+    expect(listed.devices.find((d) => d.id === 'door-a')?.canProbe).toBe(true);
+    const probed = await probe('door-a');
+    expect(probed.status).toBe(200);
+    expect(await probed.json()).toMatchObject({
+      device: 'door-a',
+      answer: {
+        bus: 'bus-a',
+        unitId: 1,
+        latencyMs: expect.any(Number),
+        points: [
+          { name: 'open', table: 'di', address: 0, raw: 0, value: 0 },
+          { name: 'locked', table: 'di', address: 1, raw: 1, value: 1 },
+          { name: 'rex', table: 'di', address: 2, raw: 0, value: 0 },
+          { name: 'tamper', table: 'di', address: 3, raw: 0, value: 0 },
+          { name: 'release', table: 'coil', address: 0, raw: 0, value: 0 },
+        ],
+      },
+    });
+
     // Forced: opened while locked, no request-to-exit, no unlock.
     await a.setInput(1, 0, 1);
     await saw('door-a', 'door.forced');
@@ -100,6 +139,9 @@ describe('doors over Modbus TCP (pymodbus peers)', () => {
     await a.stop();
     await saw('door-a', 'door.controller_offline', offlineBefore + 1);
     await expect(agent.deviceCommand('door-a', 'unlock', {})).rejects.toMatchObject({ code: 'WG_ERR_MODBUS_OFFLINE' });
+    const refused = await probe('door-a');
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('WG_ERR_MODBUS_OFFLINE');
     const polled = requests('door-b');
     await waitFor(() => requests('door-b') >= polled + 20, 15_000, 'door-b polled while door-a is offline');
     await b.setInput(2, 0, 1);
