@@ -9,6 +9,7 @@
 import type { CameraObservation, Reach } from '../../drivers/onvif/check.js';
 import type { Reading } from '../../drivers/types.js';
 import type { CameraConfig } from '../config/types.js';
+import { type ErrorCode, WardgateError } from '../errors.js';
 import type { EventType } from '../event.js';
 import type { DeviceModel, DeviceModelContext, PointBinding } from './types.js';
 
@@ -35,6 +36,8 @@ export class CameraModel implements DeviceModel {
   constructor(
     private readonly cfg: CameraConfig,
     private readonly ctx: DeviceModelContext,
+    /** One on-demand ONVIF check of this camera (the ONVIF kind routes it to its driver). */
+    private readonly checkNow?: (point: string) => Promise<CameraObservation>,
   ) {
     this.id = cfg.id;
     this.points = [{ driver: 'onvif', point: cfg.id, name: 'onvif', pollMs: cfg.checkSec * 1000 }];
@@ -113,6 +116,28 @@ export class CameraModel implements DeviceModel {
       ...(o?.info ? { info: o.info } : {}),
       ...(o?.errorCode ? { lastErrorCode: o.errorCode, lastError: o.error } : {}),
       ...(o?.snapshotErrorCode ? { snapshotErrorCode: o.snapshotErrorCode, snapshotError: o.snapshotError } : {}),
+    };
+  }
+
+  /**
+   * "Probe now" (issue 11): GetSystemDateAndTime + GetDeviceInformation once, now. A camera that
+   * does not answer with auth is refused with its code (WG_ERR_ONVIF_*), its reach in the message.
+   * Never the credentials: only what the camera said.
+   */
+  async probe(): Promise<Record<string, unknown>> {
+    const point = this.points[0]?.point ?? this.cfg.id;
+    if (!this.checkNow) throw new WardgateError('WG_ERR_DRIVER_FAULT', `${this.cfg.id}: no ONVIF driver to probe`);
+    const o = await this.checkNow(point);
+    if (o.reach !== 'online')
+      throw new WardgateError(
+        (o.errorCode ?? 'WG_ERR_ONVIF_UNREACHABLE') as ErrorCode,
+        `${this.cfg.id}: ${o.reach}: ${o.error ?? ''}`.trim(),
+      );
+    return {
+      reach: o.reach,
+      info: o.info ?? {},
+      cameraTime: o.cameraTime ?? null,
+      clockDriftSec: o.driftMs !== undefined ? Math.round(o.driftMs / 100) / 10 : null,
     };
   }
 

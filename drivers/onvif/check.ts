@@ -32,6 +32,8 @@ export interface CameraObservation {
   reach: Reach;
   /** Camera clock minus ours, ms (the camera says whole seconds: ±1 s). */
   driftMs?: number;
+  /** The camera's clock as GetSystemDateAndTime said it (ISO). */
+  cameraTime?: string;
   info?: { manufacturer?: string; model?: string; firmware?: string; serial?: string };
   /** SHA-256 of the snapshot bytes, when the snapshot check is on and it worked. */
   snapshotHash?: string;
@@ -93,6 +95,7 @@ export class CameraSession {
     const obs: CameraObservation = {
       reach: 'online',
       driftMs,
+      cameraTime: camTime.toISOString(),
       info: {
         manufacturer: info.manufacturer,
         model: info.model,

@@ -3,6 +3,7 @@
 // gateway's load stays flat. A camera's next check waits for its previous one (a hung camera costs
 // its own timeout, never a pile-up). It reports what it saw; the camera model decides the events.
 import { uptimeMs } from '../../agent/clock.js';
+import { WardgateError } from '../../agent/errors.js';
 import type { Driver, DriverContext, DriverHealth } from '../types.js';
 import { type CameraObservation, CameraSession, type CameraTarget } from './check.js';
 
@@ -44,6 +45,23 @@ export class OnvifDriver implements Driver {
     // Checks in flight are cut short (a hung camera would hold the stop for its whole deadline).
     for (const s of this.slots) s.session.close();
     await Promise.all(this.slots.map((s) => s.running));
+  }
+
+  /**
+   * "Probe now" (issue 11): one check of one camera at once, on its own session (the scheduled
+   * check keeps its own, so neither cuts the other short), without the snapshot.
+   */
+  async probe(point: string): Promise<CameraObservation> {
+    const s = this.slots.find((x) => x.p.point === point);
+    if (!s) throw new WardgateError('WG_ERR_HTTP_NOT_FOUND', `no ONVIF camera ${point}`);
+    if (this.stopped || !this.ctx)
+      throw new WardgateError('WG_ERR_ONVIF_UNREACHABLE', 'the ONVIF driver is not running');
+    const session = new CameraSession({ ...s.p.target, snapshot: false });
+    try {
+      return await session.check();
+    } finally {
+      session.close();
+    }
   }
 
   health(): DriverHealth {

@@ -8,6 +8,7 @@ import { CAMERA_SIM_INPUTS, CameraModel } from '../../agent/devices/camera.js';
 import type { DriverKind } from '../../agent/devices/kinds.js';
 import { WardgateError } from '../../agent/errors.js';
 import type { Driver, DriverContext, DriverHealth } from '../types.js';
+import type { CameraObservation } from './check.js';
 import { OnvifDriver, type OnvifPoint } from './driver.js';
 import { OnvifFixture } from './responder.js';
 
@@ -95,6 +96,12 @@ class OnvifKindDriver implements Driver {
     await Promise.all([...this.sims.values()].map((s) => s.stop()));
   }
 
+  probe(point: string): Promise<CameraObservation> {
+    if (!this.inner)
+      return Promise.reject(new WardgateError('WG_ERR_ONVIF_UNREACHABLE', 'the ONVIF driver is not running'));
+    return this.inner.probe(point);
+  }
+
   health(): DriverHealth {
     return this.inner?.health() ?? { state: 'stopped' };
   }
@@ -128,7 +135,15 @@ export function onvifKind(): DriverKind {
   let driver: OnvifKindDriver | undefined;
   return {
     driver: 'onvif',
-    models: { camera: (cfg, ctx) => new CameraModel(cfg as CameraConfig, ctx) },
+    models: {
+      // The driver exists only after every model (createDrivers): looked up at probe time.
+      camera: (cfg, ctx) =>
+        new CameraModel(cfg as CameraConfig, ctx, (point) =>
+          driver
+            ? driver.probe(point)
+            : Promise.reject(new WardgateError('WG_ERR_ONVIF_UNREACHABLE', 'the ONVIF driver is not running')),
+        ),
+    },
     createDrivers(env) {
       const points = cameraPoints(env.config, env.points);
       driver = points.length > 0 ? new OnvifKindDriver(points) : undefined;

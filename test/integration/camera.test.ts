@@ -1,10 +1,12 @@
 // Cameras through the whole agent against the loopback ONVIF endpoint (real HTTP, WS-Security
 // PasswordDigest): every transition the camera goes through gives exactly one event, with `covers`.
+// "Probe now" (issue 11): device information and clock at once, no credentials; refused while dark.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConfig } from '../../agent/config/load.js';
 import { createLogger } from '../../agent/log.js';
 import { Agent } from '../../agent/runtime.js';
+import type { Probeable } from '../../agent/web/api.js';
 import { OnvifFixture } from '../fixtures/onvif/server.js';
 import { contractErrors } from '../helpers/central.js';
 import { useCleanups } from '../helpers/cleanup.js';
@@ -51,6 +53,18 @@ describe('camera against the loopback ONVIF endpoint', () => {
     };
     await waitFor(() => state().status === 'online', 30_000, 'camera online');
 
+    const model = entry.model as Partial<Probeable>;
+    if (typeof model.probe !== 'function') throw new Error('the camera model offers no probe');
+    const answer = await model.probe();
+    expect(answer).toMatchObject({
+      reach: 'online',
+      // The onvif library parses numeric-looking text as numbers: FirmwareVersion "1.0" arrives as 1.
+      info: { manufacturer: 'Wardgate', model: 'Loopback-Cam', firmware: 1, serial: 'LB-0001' },
+      cameraTime: expect.any(String),
+      clockDriftSec: expect.any(Number),
+    });
+    expect(JSON.stringify(answer)).not.toMatch(/cam-secret|admin/);
+
     cam.state.password = 'changed-on-the-camera';
     await next('camera.auth_failed');
     cam.state.password = 'cam-secret';
@@ -67,6 +81,7 @@ describe('camera against the loopback ONVIF endpoint', () => {
     await next('camera.image_stale_cleared');
 
     await cam.stop();
+    await expect(model.probe()).rejects.toMatchObject({ code: 'WG_ERR_ONVIF_UNREACHABLE' });
     await next('camera.offline');
     await cam.start();
     await next('camera.online');
