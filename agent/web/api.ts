@@ -7,7 +7,7 @@ import type { Agent } from '../runtime.js';
 
 /**
  * Optional hook a device model may offer (Modbus and ONVIF devices, issues 8/9): one on-demand
- * read whose raw answer the page shows. No model offers it yet; the route and the button are here.
+ * read whose raw answer the page shows. Doors (raw mapped Modbus points) and cameras (ONVIF info + clock) offer it.
  */
 export interface Probeable {
   probe(): Promise<unknown>;
