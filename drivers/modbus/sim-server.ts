@@ -6,7 +6,12 @@
 import { createRequire } from 'node:module';
 import type { ServerTCP as ServerTCPType } from 'modbus-serial/ServerTCP.js';
 
-const { ServerTCP } = createRequire(import.meta.url)('modbus-serial') as { ServerTCP: typeof ServerTCPType };
+// Loaded on first use: a box without doors never pays modbus-serial's ~15 MiB (idle RSS, READY).
+let serverTcp: typeof ServerTCPType | undefined;
+const ServerTCPClass = (): typeof ServerTCPType => {
+  serverTcp ??= (createRequire(import.meta.url)('modbus-serial') as { ServerTCP: typeof ServerTCPType }).ServerTCP;
+  return serverTcp;
+};
 
 interface SimUnit {
   di: number[];
@@ -32,6 +37,7 @@ export class ModbusSimServer {
       if (!u) throw Object.assign(new Error('no such unit'), { modbusErrorCode: 0x0b });
       return u;
     };
+    const ServerTCP = ServerTCPClass();
     const server = new ServerTCP(
       {
         getDiscreteInput: (addr: number, id: number) => (unit(id).di[addr] ?? 0) === 1,

@@ -13,9 +13,17 @@
 // - Service URLs from GetCapabilities only lend their path; host and port stay ours (NAT-safe).
 import { createHash } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { createRequire } from 'node:module';
 import { connect } from 'node:net';
-import onvif from 'onvif';
+import type onvifLib from 'onvif';
 import { errorCode, errorMessage, WardgateError } from '../../agent/errors.js';
+
+// Loaded on first use: a box without cameras never pays the onvif package's ~12 MiB (idle RSS, READY).
+let onvifCached: typeof onvifLib | undefined;
+const onvif = (): typeof onvifLib => {
+  onvifCached ??= createRequire(import.meta.url)('onvif') as typeof onvifLib;
+  return onvifCached;
+};
 
 export type Reach = 'online' | 'auth_failed' | 'reachable' | 'unreachable';
 
@@ -44,7 +52,7 @@ export interface CameraObservation {
   error?: string;
 }
 
-type Cam = InstanceType<typeof onvif.Cam>;
+type Cam = InstanceType<typeof onvifLib.Cam>;
 
 export class CameraSession {
   private cam: Cam | undefined;
@@ -165,7 +173,7 @@ export class CameraSession {
   private session(): Cam {
     if (!this.cam) {
       this.agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      this.cam = new onvif.Cam({
+      this.cam = new (onvif().Cam)({
         hostname: this.target.host,
         port: this.target.port,
         username: this.target.username,
@@ -173,7 +181,7 @@ export class CameraSession {
         timeout: this.target.timeoutMs,
         autoconnect: false,
         agent: this.agent,
-      } as ConstructorParameters<typeof onvif.Cam>[0]);
+      } as ConstructorParameters<typeof onvifLib.Cam>[0]);
       // The library emits 'warning' for degraded media; an EventEmitter 'error' without a listener
       // would throw, so both are absorbed here and the check's own result carries the problem.
       this.cam.on('error', () => undefined);

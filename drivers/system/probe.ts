@@ -5,7 +5,6 @@
 // ("unknown"), never an error.
 import { statfs } from 'node:fs/promises';
 import { loadavg, uptime } from 'node:os';
-import si from 'systeminformation';
 import { readThrottled } from './throttled.js';
 
 export interface BoxSample {
@@ -33,14 +32,17 @@ export interface BoxSources {
   throttled(): Promise<number | undefined>;
 }
 
+// Imported at the first sample, after READY: start-up does not wait for its ~11 MiB of modules.
+const si = async () => (await import('systeminformation')).default;
+
 export const realSources: BoxSources = {
   async temperature() {
-    const t = await si.cpuTemperature();
+    const t = await (await si()).cpuTemperature();
     // systeminformation says null (or -1 on some platforms) when no sensor exists.
     return typeof t.main === 'number' && t.main > -1 ? t.main : null;
   },
   async memory() {
-    const m = await si.mem();
+    const m = await (await si()).mem();
     return { total: m.total, available: m.available };
   },
   statfs: (path) => statfs(path),
