@@ -10,10 +10,17 @@
 //
 // Residual risk (documented in the README): an edge that reaches our pipe later than T while the
 // loop is idle — the producer itself was late (gpiomon not scheduled, a block-buffered backend) —
-// is judged after the decision it should have changed. The owner then sees an edge older than its
+// is judged after the decision it should have changed. To narrow that window, a decision is never
+// taken within ARRIVAL_GRACE_MS of the arrival of the edge that armed it: an edge read already past
+// its deadline (read late) waits that long for the rest of its burst, which gpiomon writes a line at
+// a time and a loaded machine can split across reads. An edge read on time is unaffected (its
+// deadline lies debounce + hold ahead of its arrival). The owner then sees an edge older than its
 // last commit (StableInput reports it via `onLateEdge`) and reports what follows honestly (a
 // press then a release with the short `heldMs`), never drops it.
 import { uptimeMs } from '../clock.js';
+
+/** How long after the last arrival a late edge's decision waits for the rest of its burst. */
+export const ARRIVAL_GRACE_MS = 20;
 
 export class Deadline {
   /** Monotonic ms at which `onDue` should run; undefined while disarmed. */
@@ -21,6 +28,8 @@ export class Deadline {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
   private checkQueued = false;
+  /** Monotonic ms of the last set(): when the edge that armed the deadline was read. */
+  private arrivedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly onDue: () => void,
@@ -38,6 +47,7 @@ export class Deadline {
    */
   set(at: number): void {
     this.dueAt = at;
+    this.arrivedAt = uptimeMs();
     if (this.checkQueued) return;
     if (this.timer !== undefined && this.timerAt <= at) return;
     this.arm(at, uptimeMs());
@@ -81,8 +91,9 @@ export class Deadline {
     const at = this.dueAt;
     if (at === undefined) return;
     const now = uptimeMs();
-    if (now < at) {
-      this.arm(at, now);
+    const due = Math.max(at, this.arrivedAt + ARRIVAL_GRACE_MS);
+    if (now < due) {
+      this.arm(due, now);
       return;
     }
     this.dueAt = undefined;

@@ -123,7 +123,7 @@ describe('GpioDriver on the real libgpiod tools', () => {
     const d = driver([PANIC], [], { settleMs: 1500 });
     const started = d.start(ctx());
     await waitFor('gpiomon holding the line', () => world.monitorPid(CHIP, offset(PANIC)));
-    expect(world.edge(CHIP, offset(PANIC), 0)).toBe(true); // a press in the driver's first moments
+    await waitFor('gpiomon reading its queue', () => world.edge(CHIP, offset(PANIC), 0)); // a press in the driver's first moments
     await started;
     await waitFor('the press', () => seen(PANIC).length === 2);
     expect(seen(PANIC)).toEqual(['initial 1', 'edge 0']);

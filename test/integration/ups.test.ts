@@ -108,8 +108,8 @@ describe('UPS against real upsd + dummy-ups', () => {
     await waitFor(() => nut.log.length > 0, 5_000, 'upsd log');
     nut.setVars({ 'ups.status': 'OB LB', 'battery.charge': '5', 'battery.runtime': '30' });
     await waitType('gateway.stopping');
-    await waitFor(() => existsSync(marker), 30_000, 'shutdown hook');
-    expect(readFileSync(marker, 'utf8')).toBe('down');
+    // (The hook creates the file before it writes it: wait for the content, not the name.)
+    await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8') === 'down', 30_000, 'shutdown hook');
     // Lanes drain by priority (the critical low_battery may overtake on_battery): order by seq.
     const bySeq = [...upsEvents()].sort((a, b) => a.seq - b.seq);
     expect(bySeq.map((e) => e.type)).toEqual(['ups.on_battery', 'ups.low_battery', 'gateway.stopping']);

@@ -4,6 +4,7 @@
 // (useLoopClock in test/helpers/model-context.ts).
 import { describe, expect, it, vi } from 'vitest';
 import type { PanicButtonConfig } from '../../agent/config/types.js';
+import { ARRIVAL_GRACE_MS } from '../../agent/devices/deadline.js';
 import { PanicButton } from '../../agent/devices/panic-button.js';
 import { fakeContext, useLoopClock } from '../helpers/model-context.js';
 
@@ -58,11 +59,26 @@ describe('PanicButton timing (edge timestamps, not arrival)', () => {
 
   it('a press read late but held long enough is stamped at its edge, not at the read', async () => {
     const { model, events } = started();
-    // Read 180 ms after its edge: already held past the minimum, decided in that loop's check phase.
+    // Read 180 ms after its edge: already held past the minimum, decided once nothing more has
+    // arrived for ARRIVAL_GRACE_MS (the rest of a burst gpiomon writes a line at a time).
     await loop.stall(200, () => model.input('button', true, rel(20)));
+    expect(events).toEqual([]);
+    await loop.run(ARRIVAL_GRACE_MS);
     expect(events).toEqual([
       { type: 'panic.pressed', severity: 'critical', at: rel(20), data: { ...where, input: 'button' } },
     ]);
+  });
+
+  it('a glitch read late whose release arrives in a later read, within the grace, gives nothing', async () => {
+    const { model, events } = started();
+    await loop.run(10);
+    // Both edges are a second old when read, but gpiomon's lines come in two reads 10 ms apart.
+    await loop.stall(1000, () => model.input('button', true, rel(10)));
+    await loop.run(10);
+    model.input('button', false, rel(15));
+    await loop.run(10_000);
+    expect(events).toEqual([]);
+    expect(model.state()).toMatchObject({ pressed: false, presses: 0 });
   });
 
   it('heldMs is monotonic: an NTP step of a day during the press does not count', async () => {

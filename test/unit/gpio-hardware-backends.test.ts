@@ -207,7 +207,7 @@ describe('GpiodBackend', () => {
     for (let n = 1; n <= 6; n++) {
       const pid = await waitFor('a settled monitor', () => world.monitorPid('gpiochip0', 17));
       await vi.advanceTimersByTimeAsync(30);
-      expect(world.crashMonitor('gpiochip0', 17)).toBe(true);
+      await waitFor(`monitor ${n} reading its queue`, () => world.crashMonitor('gpiochip0', 17));
       await waitFor(`restart ${n} scheduled`, () => delays().length === n && !isAlive(pid));
       await vi.advanceTimersByTimeAsync(delays().at(-1) ?? 0);
     }
@@ -222,7 +222,7 @@ describe('GpiodBackend', () => {
     await vi.advanceTimersByTimeAsync(100);
     await waitFor('recovered for good', () => events.filter((e) => e.startsWith('recovered')).length === 2);
     // Stable now: the next death restarts after the minimum again.
-    expect(world.crashMonitor('gpiochip0', 17)).toBe(true);
+    await waitFor('the monitor reading its queue', () => world.crashMonitor('gpiochip0', 17));
     await waitFor('restart 7', () => delays().length === 7);
     expect(delays().at(-1)).toBe(100);
     // Every restart read the level first (a release while blind would be seen).
@@ -235,7 +235,7 @@ describe('GpiodBackend', () => {
     const first = await waitFor('the monitor', () => world.monitorPid('gpiochip0', 17));
     // gpiomon falls behind while the line chatters: the kernel keeps 16 edges and drops the rest,
     // the last one (the line settles low) included.
-    expect(world.stall('gpiochip0', 17, 300)).toBe(true);
+    await waitFor('the monitor reading its queue', () => world.stall('gpiochip0', 17, 300));
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < 40; i++) world.edge('gpiochip0', 17, i % 2 === 0 ? 0 : 1, t0 + BigInt(i) * 1_000_000n);
     world.edge('gpiochip0', 17, 0, t0 + 41_000_000n);
@@ -255,7 +255,7 @@ describe('GpiodBackend', () => {
     b.on('edge', (e) => edges.push(e));
     await waitFor('the monitor', () => world.monitorPid('gpiochip0', 17));
     // A 300 ms press and its release, both read after a 200 ms stall: the times are the kernel's.
-    expect(world.stall('gpiochip0', 17, 200)).toBe(true);
+    await waitFor('the monitor reading its queue', () => world.stall('gpiochip0', 17, 200));
     const t0 = process.hrtime.bigint();
     world.edge('gpiochip0', 17, 0, t0);
     world.edge('gpiochip0', 17, 1, t0 + 300_000_000n);
