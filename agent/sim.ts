@@ -9,6 +9,8 @@ import { WardgateError } from './errors.js';
 import type { WgEvent } from './event.js';
 
 const DURABLE_TIMEOUT_MS = 5000;
+/** How long past its settle time a sim change may wait for the model to decide (a loaded loop). */
+const SETTLE_MAX_EXTRA_MS = 2000;
 
 export class SimInjector {
   /** Requests waiting for the events their input change makes, per device. */
@@ -56,6 +58,11 @@ export class SimInjector {
       const settleMs = entry.model.settleMs?.() ?? 0;
       if (collected.length === 0 && settleMs > 0) {
         await new Promise((r) => setTimeout(r, settleMs + 25));
+        // On a late loop the change may still wait (an edge read late waits for the rest of its
+        // burst): wait for the model's decision, up to a bound, rather than answer 202 early.
+        const until = Date.now() + SETTLE_MAX_EXTRA_MS;
+        while (collected.length === 0 && entry.model.settling?.() && Date.now() < until)
+          await new Promise((r) => setTimeout(r, 5));
         // Models decide in the check phase (agent/devices/deadline.ts): on a loaded loop their
         // timer and this one fall due together, so let that phase run before collecting.
         await new Promise((r) => setImmediate(r));

@@ -158,6 +158,11 @@ export class FirePanel implements GpioInputModel {
     return Math.max(this.cfg.debounceMs, this.cfg.minHoldMs);
   }
 
+  settling(): boolean {
+    for (const c of this.contacts.values()) if (c.pending) return true;
+    return false;
+  }
+
   stop(): void {
     for (const c of this.contacts.values()) c.stop();
   }

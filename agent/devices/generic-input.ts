@@ -101,6 +101,10 @@ export class GenericInput implements GpioInputModel {
     return Math.max(this.cfg.debounceMs, this.cfg.minHoldMs);
   }
 
+  settling(): boolean {
+    return this.contact.pending;
+  }
+
   stop(): void {
     this.contact.stop();
   }

@@ -187,6 +187,10 @@ export class PanicButton implements GpioInputModel {
     return Math.max(this.cfg.debounceMs, this.cfg.minHoldMs);
   }
 
+  settling(): boolean {
+    return this.button.pending || this.tamper?.pending === true;
+  }
+
   stop(): void {
     this.button.stop();
     this.tamper?.stop();

@@ -74,6 +74,8 @@ export interface DeviceModel {
   state(): Record<string, unknown>;
   /** Longest time an input change may wait in debounce/hold before it becomes an event. */
   settleMs?(): number;
+  /** An input change is still waiting in debounce/hold (the sim waits for it on a late loop). */
+  settling?(): boolean;
   /** The control room acknowledged the alarm (lights a panic button's LED). True if an LED was lit. */
   acknowledge?(): boolean;
   /** A command of the device (`unlock` on a door); rejects with a coded error when refused. */

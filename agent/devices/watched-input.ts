@@ -109,6 +109,11 @@ export class WatchedInput {
     return this.raw;
   }
 
+  /** A change is waiting in debounce, or (chattering) in the hold. */
+  get pending(): boolean {
+    return this.stable.pending || this.hold?.pending === true;
+  }
+
   get chattering(): boolean {
     return this.chatterSince !== undefined;
   }

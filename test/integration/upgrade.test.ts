@@ -76,7 +76,9 @@ describe('upgrade with a backlog', () => {
           headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
           body: JSON.stringify({ active }),
         });
-        expect(res.status).toBe(200);
+        // 202: the old build's sim answered before its debounce decided (a loaded machine); the
+        // press is still made and counted from the database below, it is only not in `accepted`.
+        expect([200, 202]).toContain(res.status);
         const body = (await res.json()) as { accepted: Array<{ id: string }> };
         for (const e of body.accepted) accepted.push(e.id);
       }

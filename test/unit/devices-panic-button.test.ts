@@ -62,6 +62,17 @@ describe('PanicButton', () => {
     ]);
   });
 
+  it('reports a change as settling until debounce and hold decide it (the sim waits on it)', () => {
+    const { model, events } = started();
+    expect(model.settling()).toBe(false);
+    model.input('button', true, at());
+    vi.advanceTimersByTime(49);
+    expect(model.settling()).toBe(true);
+    vi.advanceTimersByTime(1000);
+    expect(events.map((e) => e.type)).toEqual(['panic.pressed']);
+    expect(model.settling()).toBe(false);
+  });
+
   it('a button already held at start is an alarm at once', () => {
     const { ctx, events } = fakeContext();
     new PanicButton(cfg(), ctx, 'gpiochip0').initial('button', true, at());
