@@ -3,7 +3,7 @@
 // event on the alarm path (onEvent) and the uplink's connect/disconnect/message, and stops it.
 import type { Config } from '../config/types.js';
 import { errorCode, errorMessage } from '../errors.js';
-import { type MakeEventInput, makeEvent, type NewEvent } from '../event.js';
+import { type MakeEventInput, makeEvent, type NewEvent, type WgEvent } from '../event.js';
 import type { Agent } from '../runtime.js';
 import { redactUrl } from '../uplink/net.js';
 import { PathMonitor } from '../uplink/path-monitor.js';
@@ -190,8 +190,16 @@ export class CommandUnit {
     this.agent.alarms.acknowledge({ id: alarm.id }, by, { commandId });
     const model = this.agent.devices.devices.get(device)?.model;
     let ledLit = false;
+    // The LED tells whoever pressed that the control room has their alarm: an ack of an earlier
+    // press must not light it while a newer press of the button waits for its own.
+    const newer = this.newerPress(alarm);
     try {
-      ledLit = model?.acknowledge ? this.agent.acknowledge(device) : false;
+      if (newer)
+        this.agent.log.warn(
+          { device, alarmSeq: seq, newerPressSeq: newer.seq },
+          'ack of an earlier press: LED left off',
+        );
+      else ledLit = model?.acknowledge ? this.agent.acknowledge(device) : false;
     } catch (err) {
       // The receipt is recorded either way; a LED that cannot be driven shows on its output.
       this.agent.log.error({ err, device }, 'LED of an acknowledged alarm could not be lit');
@@ -199,10 +207,31 @@ export class CommandUnit {
     this.record(
       this.deviceEvent(alarm.device, alarm.deviceType, {
         type: 'alarm.acknowledged',
-        data: { alarmId: alarm.id, alarmSeq: seq, alarmType: alarm.type, by, commandId, ledLit },
+        data: {
+          alarmId: alarm.id,
+          alarmSeq: seq,
+          alarmType: alarm.type,
+          by,
+          commandId,
+          ledLit,
+          ...(newer ? { newerPressSeq: newer.seq } : {}),
+        },
       }),
     );
-    return { alarmId: alarm.id, alarmSeq: seq, ledLit };
+    return { alarmId: alarm.id, alarmSeq: seq, ledLit, ...(newer ? { newerPressSeq: newer.seq } : {}) };
+  }
+
+  /** The device's latest press, if it came after `alarm` (from the recent durable events). */
+  private newerPress(alarm: {
+    id: string;
+    type: string;
+    seq?: number | undefined;
+    device: string;
+  }): WgEvent | undefined {
+    if (alarm.type !== 'panic.pressed') return undefined;
+    const latest = this.agent.history.forDevice(alarm.device).find((e) => e.type === 'panic.pressed');
+    if (!latest || latest.id === alarm.id) return undefined;
+    return alarm.seq === undefined || latest.seq > alarm.seq ? latest : undefined;
   }
 
   private async unlockDoor(device: string, seconds: number | undefined, by: string): Promise<Record<string, unknown>> {

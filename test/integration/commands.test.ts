@@ -134,6 +134,10 @@ describe('signed commands over mTLS and the ACL', () => {
     await agent.simulate('panic-0', 'button', false);
     const second = (await agent.simulate('panic-0', 'button', true)).accepted[0];
     await agent.simulate('panic-0', 'button', false);
+    // Pressed again before the control room acknowledged the second press: acknowledging the
+    // second must not light the LED the third press's caller is watching.
+    const third = (await agent.simulate('panic-0', 'button', true)).accepted[0];
+    if (!second || !third) throw new Error('no presses');
     const bySeq = signEnvelope(keys.ops.privateKey, {
       keyId: keys.ops.id,
       device: 'panic-0',
@@ -151,6 +155,25 @@ describe('signed commands over mTLS and the ACL', () => {
     await waitFor(() => room.resultOf(wrongDevice.commandId) !== undefined, 10_000, 'answers');
     expect(room.resultOf(bySeq.commandId)).toMatchObject({ ok: true });
     expect(room.resultOf(wrongDevice.commandId)).toMatchObject({ ok: false, reason: 'unknown-alarm' });
+    await waitFor(() => eventsOf(sub, 'alarm.acknowledged').length === 2, 10_000, 'second alarm.acknowledged');
+    expect(eventsOf(sub, 'alarm.acknowledged')[1]?.data).toMatchObject({
+      alarmSeq: second.seq,
+      ledLit: false,
+      newerPressSeq: third.seq,
+    });
+    expect(agent.deviceStates().find((d) => d.id === 'panic-0')?.state).toMatchObject({ led: { on: false } });
+    // The third press's own acknowledgement lights it.
+    const ackThird = signEnvelope(keys.ops.privateKey, {
+      keyId: keys.ops.id,
+      device: 'panic-0',
+      action: 'alarm.ack',
+      args: { id: third.id },
+    });
+    await room.send('test-gw', 'panic-0', ackThird);
+    await waitFor(() => eventsOf(sub, 'alarm.acknowledged').length === 3, 10_000, 'third alarm.acknowledged');
+    expect(eventsOf(sub, 'alarm.acknowledged')[2]?.data).toMatchObject({ alarmId: third.id, ledLit: true });
+    expect(eventsOf(sub, 'alarm.acknowledged')[2]?.data).not.toHaveProperty('newerPressSeq');
+    expect(agent.deviceStates().find((d) => d.id === 'panic-0')?.state).toMatchObject({ led: { on: true } });
     expect(contractErrors(sub)).toEqual([]);
   });
 
