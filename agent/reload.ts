@@ -116,6 +116,7 @@ export async function reloadAgent(
       for (const d of driversOf(agent, c.id)) touched.add(d);
       if (gpioDevice(agent, c.id)) touched.add('gpio');
       agent.devices.removeDevice(c.id);
+      if (c.op === 'removed') agent.retained.clearState(c.id);
     }
     internals.setConfig(next);
     for (const c of devChanges) {

@@ -8,6 +8,8 @@ import { type TopicContext, topics } from './topics.js';
 export class RetainedPublisher {
   private readonly states = new Map<string, unknown>();
   private readonly dirty = new Set<string>();
+  /** Devices removed from the config whose retained state the broker may still hold. */
+  private readonly cleared = new Set<string>();
   private flushScheduled = false;
 
   constructor(
@@ -44,6 +46,7 @@ export class RetainedPublisher {
    * ahead of the alarm itself (whose commit is already queued for this turn's end).
    */
   setState(device: string, state: unknown): void {
+    this.cleared.delete(device);
     this.states.set(device, state);
     this.dirty.add(device);
     if (this.flushScheduled) return;
@@ -55,7 +58,28 @@ export class RetainedPublisher {
     });
   }
 
+  /**
+   * A device removed from the config (live reload): its retained state is cleared at the broker
+   * (an empty retained message), or the control room would keep seeing a device that is gone.
+   * Sent again after each reconnect until the broker has acknowledged it once.
+   */
+  clearState(device: string): void {
+    this.states.delete(device);
+    this.dirty.delete(device);
+    this.cleared.add(device);
+    this.sendClear(device);
+  }
+
+  private sendClear(device: string): void {
+    if (!this.uplink.connected) return;
+    this.uplink.publish(topics.state(this.ctx, device), '', { retain: true }).then(
+      () => this.cleared.delete(device),
+      (err) => this.log.debug({ err, device }, 'retained state clear not acknowledged; sent again on reconnect'),
+    );
+  }
+
   republishAll(): void {
+    for (const device of this.cleared) this.sendClear(device);
     for (const [device, state] of this.states) this.send(topics.state(this.ctx, device), state);
   }
 }

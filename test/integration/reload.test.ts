@@ -6,6 +6,7 @@
 // socket around every reload.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { OnvifFixture } from '../fixtures/onvif/server.js';
@@ -75,6 +76,29 @@ describe('live reload under load', () => {
       20_000,
       'camera driver up',
     );
+    /**
+     * Whether a new subscriber gets `device`'s retained state. Subscribed before panic-0's on one
+     * connection: the broker sends a subscription's retained messages in order, so once panic-0's
+     * has arrived, `device`'s would have too.
+     */
+    const hasRetainedState = async (device: string): Promise<boolean> => {
+      const c = await mqtt.connectAsync(broker.url, { clean: true, protocolVersion: 5 });
+      try {
+        let found = false;
+        const marker = new Promise<void>((resolve) =>
+          c.on('message', (topic, payload, packet) => {
+            if (topic.endsWith(`/state/${device}`) && packet.retain && payload.length > 0) found = true;
+            if (topic.endsWith('/state/panic-0')) resolve();
+          }),
+        );
+        await c.subscribeAsync(`wardgate/v1/+/state/${device}`, { qos: 1 });
+        await c.subscribeAsync('wardgate/v1/+/state/panic-0', { qos: 1 });
+        await marker;
+        return found;
+      } finally {
+        await c.endAsync();
+      }
+    };
     const camStarts = (await api<Status>('/api/status')).drivers.onvif?.starts;
     expect(camStarts).toBe(1);
 
@@ -137,9 +161,13 @@ describe('live reload under load', () => {
     pressing.add('panic-4');
     // 2. Remove one (stop pressing it first: a removed device's presses are refused).
     pressing.delete('panic-3');
+    expect(await hasRetainedState('panic-3')).toBe(true);
     doc.devices = doc.devices.filter((d) => d.id !== 'panic-3');
     write();
     await reload('applied');
+    // Its retained state is cleared at the broker: a new subscriber sees no such device.
+    await waitFor(async () => !(await hasRetainedState('panic-3')), 20_000, 'panic-3 state cleared');
+    expect(await hasRetainedState('panic-4')).toBe(true);
     // 3. Change a debounce.
     (doc.devices.find((d) => d.id === 'panic-2') as Record<string, unknown>).debounceMs = 5;
     write();
