@@ -59,7 +59,7 @@ const CLEARED_BY: Record<string, readonly string[]> = {
   'gateway.uplink_lost': ['gateway.uplink_restored'],
 };
 /** Raised with no event that ends them: shown for LATCH_MS, or until the control room acknowledges. */
-const LATCHED = new Set(['panic.tamper']);
+const LATCHED = new Set(['panic.tamper', 'door.tamper']);
 const LATCH_MS = 15 * 60_000;
 /** Clearing type → the raising types it ends (the table above, turned round once). */
 const CLEARS = new Map<string, string[]>();

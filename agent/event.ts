@@ -23,6 +23,7 @@ export const CATALOGUE = {
   'door.closed': 'low',
   'door.forced': 'critical',
   'door.held_open': 'high',
+  'door.tamper': 'high',
   'door.unlocked': 'normal',
   'door.locked': 'normal',
   'door.controller_offline': 'high',

@@ -137,8 +137,12 @@ export class Door implements DeviceModel {
       if (next.rex) this.rexAt = at.uptimeMs;
       cur.rex = next.rex;
     }
-    // Tamper is state (`state/{door}`): the issue's catalogue has no door tamper event yet.
-    if (next.tamper !== undefined) cur.tamper = next.tamper;
+    // The controller's or reader's housing opened (door.tamper, latched on the page like a panic
+    // button's); its closing again is state (`state/{door}`). Active at the first read is news too.
+    if (next.tamper !== undefined && next.tamper !== cur.tamper) {
+      cur.tamper = next.tamper;
+      if (next.tamper) this.ctx.emit({ type: 'door.tamper', at, data: { ...where, ...flags } });
+    }
     if (next.locked !== undefined && next.locked !== cur.locked) {
       const known = cur.locked !== undefined;
       cur.locked = next.locked;

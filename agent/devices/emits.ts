@@ -26,6 +26,7 @@ export function eventsEmittedBy(device: Loose): string[] | undefined {
         'door.closed',
         'door.forced',
         'door.held_open',
+        'door.tamper',
         'door.locked',
         'door.unlocked',
         'door.controller_offline',

@@ -95,6 +95,29 @@ describe('door model', () => {
     expect(d.types().slice(-2)).toEqual(['door.opened', 'door.forced']);
   });
 
+  it('door.tamper when the housing opens (once per opening), also when first read open; its closing is state', async () => {
+    const d = makeDoor();
+    d.online();
+    await d.poll({ open: 0, locked: 1, rex: 0, tamper: 0 }, true);
+    expect(d.types()).toEqual([]);
+    await d.poll({ tamper: 1 });
+    await d.poll({ tamper: 1 });
+    expect(d.types()).toEqual(['door.tamper']);
+    expect(d.events[0]?.data).not.toHaveProperty('observedAfterGap');
+    await d.poll({ tamper: 0 });
+    expect(d.types()).toEqual(['door.tamper']);
+    expect(d.door.state()).toMatchObject({ tamper: false });
+    await d.poll({ tamper: 1 });
+    expect(d.types()).toEqual(['door.tamper', 'door.tamper']);
+
+    const started = makeDoor();
+    started.online();
+    await started.poll({ open: 0, locked: 1, tamper: 1 }, true);
+    expect(started.events).toEqual([
+      expect.objectContaining({ type: 'door.tamper', data: expect.objectContaining({ observedAfterGap: true }) }),
+    ]);
+  });
+
   it('held open after heldOpenSec, once; cleared on close', async () => {
     const d = makeDoor();
     d.online();
