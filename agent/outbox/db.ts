@@ -36,6 +36,9 @@ export interface OpenedDb {
   quarantined?: Quarantine;
 }
 
+/** The WAL file kept for reuse between checkpoints (`journal_size_limit`; bigger is cut back). */
+export const WAL_KEEP_BYTES = 8 * 1024 * 1024;
+
 /** The schema this build writes (PRAGMA user_version); older files are migrated at open. */
 export const SCHEMA_VERSION = 1;
 /** A bigger file is not rewritten at start (VACUUM would hold the start for many seconds on SD). */
@@ -75,6 +78,11 @@ function configure(db: Database.Database, log?: Logger): void {
   // SQLite's automatic checkpoint runs inside the committing call, on the event loop (measured:
   // p99 16 ms vs 2.5 ms without). We checkpoint on our own schedule from a worker instead.
   db.pragma('wal_autocheckpoint = 0');
+  // The WAL file is kept (up to this size) and overwritten after each checkpoint, never cut to
+  // nothing in passing: an fsync after appending to a file also commits its new size to the
+  // filesystem journal, and an alarm's FULL commit took twice as long on a growing WAL (measured:
+  // 0.25–0.31 ms against 0.12–0.13 ms when overwriting; checkpoint.ts).
+  db.pragma(`journal_size_limit = ${WAL_KEEP_BYTES}`);
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
   // Databases made before refusals were kept (issue 7) lack the columns.

@@ -35,7 +35,7 @@ describe('outbox checkpoints', () => {
     vi.useRealTimers();
   });
 
-  it('checkpoints and truncates the WAL at an idle moment, without a worker', async () => {
+  it('checkpoints at an idle moment and truncates a WAL grown past the size kept, without a worker', async () => {
     const dir = tempDir();
     const o = open(dir);
     await Promise.all(Array.from({ length: 20_000 }, (_, i) => o.accept(ev(i))));
@@ -49,6 +49,44 @@ describe('outbox checkpoints', () => {
     expect(o.checkpointer?.idleCheckpoints).toBe(1);
     expect(o.checkpointer?.workerStarts).toBe(0);
     expect(o.depth).toBe(20_000);
+    await o.close();
+  });
+
+  it('a small WAL is checkpointed at an idle moment but kept, and the next commits overwrite it', async () => {
+    const dir = tempDir();
+    const o = open(dir);
+    const wal = join(dir, 'outbox.db-wal');
+    for (let i = 0; i < 40; i++) await o.accept(ev(i)); // one commit each, under the small path's 1 MiB
+    const size = statSync(wal).size;
+    expect(size).toBeGreaterThan(40 * 4096);
+    expect(o.checkpointer?.smallCheckpoints).toBe(0);
+    vi.advanceTimersByTime(300);
+    expect(o.checkpointer?.idleCheckpoints).toBe(1);
+    expect(statSync(wal).size).toBe(size); // not truncated: kept for reuse
+    for (let i = 0; i < 20; i++) await o.accept(ev(i));
+    expect(statSync(wal).size).toBe(size); // the log started over inside the file
+    expect(o.depth).toBe(60);
+    await o.close();
+  });
+
+  it('small commits (alarms one at a time) checkpoint on the main connection every ~1 MiB: the WAL stays small', async () => {
+    const dir = tempDir();
+    const o = open(dir);
+    const wal = join(dir, 'outbox.db-wal');
+    for (let i = 0; i < 1000; i++) await o.accept(ev(i));
+    const size = statSync(wal).size;
+    // Appending, 1,000 commits of a row, its index entry and the counters would be ~12 MiB.
+    expect(size).toBeLessThan(2 * 1024 * 1024);
+    const small = o.checkpointer?.smallCheckpoints ?? 0;
+    expect(small).toBeGreaterThan(5);
+    for (let i = 0; i < 1000; i++) await o.accept(ev(i));
+    // Reused: 1,000 more commits leave it within a few frames of its size (one cycle may end a
+    // commit later than another), not 12 MiB bigger.
+    expect(statSync(wal).size).toBeLessThan(size + 64 * 1024);
+    expect(o.checkpointer?.smallCheckpoints).toBeGreaterThan(small);
+    expect(o.checkpointer?.idleCheckpoints).toBe(0);
+    expect(o.checkpointer?.workerStarts).toBe(0);
+    expect(o.depth).toBe(2000);
     await o.close();
   });
 
