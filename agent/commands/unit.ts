@@ -14,8 +14,6 @@ import { Escalation, type TrackedAlarm } from './escalation.js';
 import { NonceStore } from './nonces.js';
 import { type CommandResult, CommandRouter } from './router.js';
 
-const PRUNE_EVERY_MS = 60_000;
-
 /** What door.unlock needs of a door model (agent/devices/door.ts). */
 interface DoorLike {
   type: string;
@@ -66,7 +64,6 @@ export class CommandUnit {
   readonly router: CommandRouter | undefined;
   private readonly nonces: NonceStore | undefined;
   private readonly stopActions: (() => void) | undefined;
-  private pruneTimer: NodeJS.Timeout | undefined;
   private readonly cmdBase: string;
 
   constructor(private readonly agent: Agent) {
@@ -131,9 +128,7 @@ export class CommandUnit {
       result: (device, r) => this.publishResult(device, r),
       log: log.child({ unit: 'commands' }),
     });
-    this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
-    this.pruneTimer.unref();
-    this.prune();
+    this.pruneNonces(); // then every minute, as the `command-nonce-prune` job (agent/jobs)
   }
 
   /** A message on a subscribed topic (the uplink only passes ours). Never throws. */
@@ -142,11 +137,13 @@ export class CommandUnit {
     void this.router.handle(topic.slice(this.cmdBase.length), payload);
   }
 
-  private prune(): void {
+  /** Forget nonces whose commands expired before the clock's floor (only on a synced clock). Rows pruned. */
+  pruneNonces(): number {
     try {
-      this.nonces?.prune(Date.now(), this.agent.clockIsSynced);
+      return this.nonces?.prune(Date.now(), this.agent.clockIsSynced) ?? 0;
     } catch (err) {
       this.agent.log.error({ err, code: 'WG_ERR_COMMAND' }, 'nonce store prune failed');
+      return 0;
     }
   }
 
@@ -277,7 +274,6 @@ export class CommandUnit {
   }
 
   stop(): void {
-    if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.escalation.stop();
     this.stopActions?.();
   }

@@ -70,9 +70,10 @@ export function startJobs(agent: Agent): Jobs {
     log.info(r, 'outbox maintenance');
     return r;
   });
-  // Bounded history: outbox rows past their lane's age limit. (The page's event history is bounded
-  // where it is added to, walk-test reports where they are stored, the nonce store by its own unit.)
+  // Bounded history: outbox rows past their lane's age limit, command nonces past their expiry.
+  // (The page's event history is bounded where it is added to, walk-test reports where they are stored.)
   jobs.add('outbox-eviction-by-age', { everySec: 60 }, () => agent.outbox.evictByAge());
+  jobs.add('command-nonce-prune', { everySec: 60 }, () => agent.commands.pruneNonces());
   jobs.add('clock-check', { everySec: 5 }, () => agent.checkClock());
   return jobs;
 }

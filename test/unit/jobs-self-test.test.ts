@@ -151,8 +151,9 @@ describe('self-test in the agent', () => {
       expect(items.find((i) => i.item === 'uplink')?.ok).toBe(false); // nothing listens on port 1
       expect(agent.status().selfTest).toEqual(ev?.data);
       expect(agent.status().jobs.map((j) => j.name)).toEqual(
-        expect.arrayContaining(['health', 'self-test', 'outbox-maintenance', 'box-health']),
+        expect.arrayContaining(['health', 'self-test', 'outbox-maintenance', 'command-nonce-prune', 'box-health']),
       );
+      expect(await agent.jobs?.run('command-nonce-prune')).toBe(true);
       expect(agent.status().jobs.find((j) => j.name === 'self-test')?.schedule).toBe('0 30 3 * * *');
     } finally {
       await agent.stop();
