@@ -151,21 +151,7 @@ export class CheckpointScheduler {
     this.smallQueued = false;
     this.smallWal = 0;
     this.smallRows = 0;
-    if (this.stopped) return;
-    try {
-      const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as Array<{
-        busy: number;
-        log: number;
-        checkpointed: number;
-      }>;
-      if (r && r.busy === 0 && r.log === r.checkpointed) {
-        this.bytesSince = 0;
-        this.lastCheckpointAt = Date.now();
-      }
-      this.smallCheckpoints++;
-    } catch (err) {
-      this.log.warn({ err }, 'outbox checkpoint failed');
-    }
+    if (!this.stopped) this.mainCheckpoint(Date.now(), 'small');
   };
 
   get workerRunning(): boolean {
@@ -214,6 +200,11 @@ export class CheckpointScheduler {
   }
 
   private idleCheckpoint(now: number): void {
+    this.mainCheckpoint(now, 'idle');
+  }
+
+  /** PASSIVE on the main connection (the idle and small paths). */
+  private mainCheckpoint(now: number, path: 'idle' | 'small'): void {
     try {
       const [r] = this.db.pragma('wal_checkpoint(PASSIVE)') as Array<{
         busy: number;
@@ -227,9 +218,10 @@ export class CheckpointScheduler {
         if (r.log > KEEP_PAGES) this.db.pragma('wal_checkpoint(TRUNCATE)');
       }
       this.lastCheckpointAt = now;
-      this.idleCheckpoints++;
+      if (path === 'idle') this.idleCheckpoints++;
+      else this.smallCheckpoints++;
     } catch (err) {
-      this.log.warn({ err }, 'outbox idle checkpoint failed');
+      this.log.warn({ err }, `outbox ${path} checkpoint failed`);
     }
   }
 
