@@ -95,15 +95,18 @@ describe('export-outbox / import-outbox', () => {
     const next = new AgentProcess(newCfg);
     cleanups.push(() => next.kill());
     await next.start();
+    // The old box's presses are alarms (critical/high lanes); the new box's gateway.started is
+    // normal and goes after them: wait for both.
+    const startedHere = () => sub.uniqueEvents().filter((e) => e.type === 'gateway.started' && e.seq > oldLastSeq);
     await waitFor(
       () => {
         const got = new Set(sub.events().map((e) => e.id));
-        return accepted.every((id) => got.has(id));
+        return accepted.every((id) => got.has(id)) && startedHere().length > 0;
       },
       60_000,
-      'the old box events from the new box',
+      'the old box events and the new box start from the new box',
     );
-    const started = sub.uniqueEvents().filter((e) => e.type === 'gateway.started' && e.seq > oldLastSeq);
+    const started = startedHere();
     expect(started.map((e) => e.seq)).toEqual([oldLastSeq + 1]);
     expect(started[0]?.gateway).toBe('ward-7');
 

@@ -188,13 +188,19 @@ describe('live reload under load', () => {
     stop = true;
     await Promise.all(workers);
 
+    // The presses are alarms; gateway.config_reloaded is normal and may go after them: wait for both.
+    const countOf = (type: string) => sub.uniqueEvents().filter((e) => e.type === type).length;
     await waitFor(
       () => {
         const got = new Set(sub.events().map((e) => e.id));
-        return [...accepted].every((id) => got.has(id));
+        return (
+          [...accepted].every((id) => got.has(id)) &&
+          countOf('gateway.config_reloaded') >= 4 &&
+          countOf('gateway.config_reload_failed') >= 1
+        );
       },
       60_000,
-      `all ${accepted.size} accepted events at the subscriber`,
+      `all ${accepted.size} accepted events and the reload events at the subscriber`,
     );
     const events = sub.events();
     expect(laneOrderViolations(events)).toEqual([]);

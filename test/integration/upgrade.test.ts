@@ -112,13 +112,20 @@ describe('upgrade with a backlog', () => {
     const next = new AgentProcess(cfgPath, {}, cli);
     cleanups.push(() => next.kill());
     await next.start();
+    // The presses are alarms (critical/high lanes); the old build's other rows and the new build's
+    // gateway.started are normal and go after them: wait for every old row and the new start.
     await waitFor(
       () => {
         const got = new Set(sub.events().map((e) => e.id));
-        return accepted.every((id) => got.has(id));
+        if (!accepted.every((id) => got.has(id))) return false;
+        const all = sub.uniqueEvents();
+        return (
+          all.some((e) => e.type === 'gateway.started' && e.seq > oldLastSeq) &&
+          new Set(all.filter((e) => e.seq <= oldLastSeq).map((e) => e.seq)).size >= backlog
+        );
       },
       180_000,
-      `all ${accepted.length} accepted events at the subscriber`,
+      `all ${accepted.length} accepted events, the ${backlog}-row backlog and the new start at the subscriber`,
     );
     const events = sub.uniqueEvents();
     const started = events.filter((e) => e.type === 'gateway.started');
