@@ -99,8 +99,6 @@ export interface CheckpointOptions {
   workerIdleStopMs?: number;
   /** The busy path starts only after this long without any idle moment. */
   busyAfterMs?: number;
-  /** The small-commit path (on unless false). */
-  small?: boolean;
 }
 
 export class CheckpointScheduler {
@@ -137,7 +135,7 @@ export class CheckpointScheduler {
     this.bytesSince += wal;
     this.smallWal += wal;
     this.smallRows += bytes;
-    if (this.smallWal < SMALL_AFTER_BYTES || this.smallQueued || this.opts.small === false) return;
+    if (this.smallWal < SMALL_AFTER_BYTES || this.smallQueued) return;
     if (this.smallRows > SMALL_MAX_ROW_BYTES) {
       this.smallWal = 0;
       this.smallRows = 0;
@@ -167,7 +165,7 @@ export class CheckpointScheduler {
     }
     if (quietMs >= (this.opts.idleMs ?? 1000)) {
       this.lastIdleAt = now;
-      if (this.bytesSince > 0) this.idleCheckpoint(now);
+      if (this.bytesSince > 0) this.mainCheckpoint(now, 'idle');
       return;
     }
     if (this.bytesSince === 0 || now - this.lastIdleAt < (this.opts.busyAfterMs ?? 5000)) return;
@@ -195,12 +193,8 @@ export class CheckpointScheduler {
   checkpointIfQuiet(now = Date.now()): boolean {
     if (now - this.lastWriteAt < (this.opts.idleMs ?? 1000)) return false;
     this.bytesSince = Math.max(this.bytesSince, 1); // caught up or not, look at the WAL now
-    this.idleCheckpoint(now);
-    return true;
-  }
-
-  private idleCheckpoint(now: number): void {
     this.mainCheckpoint(now, 'idle');
+    return true;
   }
 
   /** PASSIVE on the main connection (the idle and small paths). */

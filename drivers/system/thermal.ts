@@ -1,8 +1,7 @@
 // The SoC temperature as Linux exposes it: /sys/class/thermal/thermal_zone*/temp, in millidegrees
-// Celsius (the Raspberry Pi's `cpu-thermal` zone, an x86 box's `x86_pkg_temp`). One file read,
-// where systeminformation's cpuTemperature forks `cat`/`sensors` and brings ~10 MiB of modules:
-// on a box that has a zone, systeminformation is never loaded (probe.ts falls back to it only
-// where there is none).
+// Celsius (the Raspberry Pi's `cpu-thermal` zone, an x86 box's `x86_pkg_temp`). A few file reads,
+// where systeminformation's cpuTemperature may fork `sensors`: on a box that has a zone,
+// systeminformation is never loaded (probe.ts falls back to it only where there is none).
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
