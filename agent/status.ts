@@ -43,6 +43,8 @@ export function buildStatus(agent: Agent) {
       alarmsOverCap: outbox.alarmsOverCap,
       evictedTotal: outbox.evictedTotal,
       heldDroppedTotal: outbox.heldDroppedTotal,
+      // Commits retried because another connection held SQLite's write lock (not a disk fault).
+      busyRetries: outbox.busyRetries,
       quarantined: outbox.quarantined ?? null,
       seqJumped: outbox.seqJumped ?? null,
       // Rows the broker refused (MQTT 5 reason code): kept on disk, retried; critical ones in red.

@@ -26,6 +26,12 @@ CREATE INDEX IF NOT EXISTS events_lane_seq ON events(lane, seq);
 // without touching the alarm path's index.
 const REFUSED_INDEX = 'CREATE INDEX IF NOT EXISTS events_refused ON events(lane, seq) WHERE refused != 0';
 
+/** SQLITE_BUSY / SQLITE_LOCKED and their extended codes: the lock is taken, the disk is fine. */
+export function isLockContention(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
 export interface Quarantine {
   movedTo: string;
   reason: string;

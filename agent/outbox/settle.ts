@@ -5,12 +5,15 @@
 // everything is retried a second later.
 import type { WgEvent } from '../event.js';
 import { OutboxCore, type OutboxOptions } from './core.js';
+import { isLockContention } from './db.js';
 import { InFlight } from './inflight.js';
 import { toRanges } from './ranges.js';
 import { groupByTopic, RefusalBook, type RefusalGroup, type RefusalMark, reasonName } from './refused.js';
 
 const ACK_DELAY_MS = 20;
 const SETTLE_RETRY_MS = 1000;
+/** A settle that found the write lock taken (the checkpoint worker's TRUNCATE) is retried sooner. */
+const SETTLE_BUSY_RETRY_MS = 20;
 const NONE: readonly RefusalGroup[] = [];
 
 export class OutboxSettle extends OutboxCore {
@@ -163,15 +166,21 @@ export class OutboxSettle extends OutboxCore {
     for (const q of seqs) this.inflight.settling(q);
     this.acked = seqs.concat(this.acked);
     this.marks = marks.concat(this.marks);
+    const busy = isLockContention(err);
     if (now - this.lastSettleFailLogAt >= 60_000) {
       this.lastSettleFailLogAt = now;
-      this.opts.log.error({ err, acked: seqs.length, refused: marks.length }, 'outbox settle failed; retrying');
+      const ctx = { err, acked: seqs.length, refused: marks.length };
+      if (busy) this.opts.log.warn(ctx, 'outbox settle found the write lock taken; retrying');
+      else this.opts.log.error(ctx, 'outbox settle failed; retrying');
     }
     if (!this.settleRetry) {
-      this.settleRetry = setTimeout(() => {
-        this.settleRetry = undefined;
-        this.settle();
-      }, SETTLE_RETRY_MS);
+      this.settleRetry = setTimeout(
+        () => {
+          this.settleRetry = undefined;
+          this.settle();
+        },
+        busy ? SETTLE_BUSY_RETRY_MS : SETTLE_RETRY_MS,
+      );
       this.settleRetry.unref();
     }
     this.committed([]);

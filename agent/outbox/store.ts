@@ -6,6 +6,7 @@
 import { errorMessage, WardgateError } from '../errors.js';
 import type { NewEvent, WgEvent } from '../event.js';
 import { LANES } from './core.js';
+import { isLockContention } from './db.js';
 import { HeldQueue, type Pending } from './held.js';
 import { OutboxSending } from './sending.js';
 
@@ -14,6 +15,13 @@ export type { LaneStats, OutboxRow } from './sending.js';
 export { LANES };
 
 const RETRY_MS = 1000;
+/**
+ * Another connection holding SQLite's write lock (the checkpoint worker's TRUNCATE, an export) is
+ * not a refusing disk: such a commit is retried after this long, without `gateway.disk_low`.
+ */
+const BUSY_RETRY_MS = 5;
+/** Contention for longer than this is reported as a write failure after all. */
+const BUSY_REPORT_AFTER_MS = 5000;
 /**
  * Rows per transaction. One turn's worth normally fits (the ingest bench offers 256 per turn);
  * a held backlog is retried in chunks of this size, one per turn, never as one transaction.
@@ -36,6 +44,11 @@ export class Outbox extends OutboxSending {
   private readonly flushTxn;
   private lastFailureLogAt = 0;
   private lastDropLogAt = 0;
+  private lastBusyLogAt = 0;
+  /** Since when commits find the write lock taken (undefined: the last commit got it). */
+  private busySince: number | undefined;
+  /** Commits retried because another connection held the write lock. */
+  busyRetries = 0;
   diskLow: { since: number; error: string } | undefined;
 
   constructor(opts: ConstructorParameters<typeof OutboxSending>[0]) {
@@ -125,6 +138,7 @@ export class Outbox extends OutboxSending {
       return;
     }
     this.collectFresh = false;
+    this.busySince = undefined;
     this.commit();
     const timeline = this.opts.timeline;
     if (timeline) {
@@ -156,6 +170,21 @@ export class Outbox extends OutboxSending {
 
   /** Keep events in memory when the disk refuses them (bounded), say so, and retry. */
   private onWriteFailure(err: unknown, now: number): void {
+    const contended = !this.diskLow && isLockContention(err);
+    if (contended && this.busySince === undefined) this.busySince = now;
+    if (contended && now - (this.busySince as number) < BUSY_REPORT_AFTER_MS) {
+      this.busyRetries++;
+      if (now - this.lastBusyLogAt >= 60_000) {
+        this.lastBusyLogAt = now;
+        this.opts.log.warn({ err, held: this.held.size }, 'outbox write lock taken by another connection; retrying');
+      }
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.flush();
+      }, BUSY_RETRY_MS);
+      return;
+    }
+    this.busySince = undefined;
     const code = (err as { code?: string }).code ?? '';
     // Retried every second: log the first failure, then a reminder a minute, not a line a second.
     if (!this.diskLow || now - this.lastFailureLogAt >= 60_000) {

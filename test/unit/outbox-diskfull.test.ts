@@ -1,7 +1,7 @@
 // A disk that refuses writes (SQLite's own SQLITE_FULL, provoked with max_page_count): events are
 // held in memory, not lost; gateway.disk_low is raised once; when space returns, all are committed.
-import type Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeEvent, type Severity } from '../../agent/event.js';
 import { createLogger } from '../../agent/log.js';
 import { COMMIT_CHUNK, Outbox } from '../../agent/outbox/store.js';
@@ -144,4 +144,76 @@ describe('outbox on a full disk', () => {
     expect(rows.filter((e) => e.type === 'gateway.disk_low')).toHaveLength(1);
     await o.close();
   }, 60_000);
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a write lock held by another connection is contention, not a refusing disk: the alarm is retried within milliseconds, no disk_low', async () => {
+    // Only timers are faked: SQLite is synchronous, and the commit itself runs in a microtask.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const o = new Outbox({
+      dataDir: tempDir(),
+      maxBytes: 1e9,
+      checkpointIntervalMs: 0,
+      log: createLogger('fatal'),
+      gatewayEvent: (i) => makeEvent(src, { ...i, device: 'g', deviceType: 'gateway' }),
+      topicOf: (e) => `events/${e.deviceType}/${e.device}`,
+    });
+    const db = (o as unknown as { db: Database.Database }).db;
+    db.pragma('busy_timeout = 0'); // SQLITE_BUSY at once instead of blocking this thread
+    const other = new Database(db.name);
+    other.exec('BEGIN IMMEDIATE'); // e.g. the checkpoint worker's TRUNCATE holding the write lock
+    let seq = 0;
+    const pending = o.accept(alarm(1)).then((e) => {
+      seq = e.seq;
+    });
+    await new Promise((r) => setImmediate(r)); // the microtask commit has run and found the lock taken
+    expect(o.busyRetries).toBeGreaterThanOrEqual(1);
+    expect(o.diskLow).toBeUndefined();
+    expect(o.pendingInMemory).toBe(1);
+    vi.advanceTimersByTime(50); // still locked: retried, still held, still no disk_low
+    expect(o.busyRetries).toBeGreaterThan(1);
+    expect(o.diskLow).toBeUndefined();
+    expect(seq).toBe(0);
+
+    other.exec('COMMIT');
+    vi.advanceTimersByTime(10); // the next retry, not a second later
+    await pending;
+    expect(seq).toBeGreaterThan(0);
+    expect(o.pendingInMemory).toBe(0);
+    const types = o.nextBatch(100).map((r) => (JSON.parse(r.payload) as { type: string }).type);
+    expect(types).toEqual(['panic.pressed']);
+    other.close();
+    await o.close();
+  });
+
+  it('contention that lasts is reported as a write failure after all', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const o = new Outbox({
+      dataDir: tempDir(),
+      maxBytes: 1e9,
+      checkpointIntervalMs: 0,
+      log: createLogger('fatal'),
+      gatewayEvent: (i) => makeEvent(src, { ...i, device: 'g', deviceType: 'gateway' }),
+      topicOf: (e) => `events/${e.deviceType}/${e.device}`,
+    });
+    const db = (o as unknown as { db: Database.Database }).db;
+    db.pragma('busy_timeout = 0');
+    const other = new Database(db.name);
+    other.exec('BEGIN IMMEDIATE');
+    const pending = o.accept(alarm(2));
+    await new Promise((r) => setImmediate(r));
+    vi.advanceTimersByTime(4000);
+    expect(o.diskLow).toBeUndefined();
+    vi.advanceTimersByTime(1500);
+    expect(o.diskLow?.error).toMatch(/SQLITE_BUSY/);
+    other.exec('COMMIT');
+    vi.advanceTimersByTime(1000);
+    await pending;
+    const types = o.nextBatch(100).map((r) => (JSON.parse(r.payload) as { type: string }).type);
+    expect(types.sort()).toEqual(['gateway.disk_low', 'panic.pressed']);
+    other.close();
+    await o.close();
+  });
 });
