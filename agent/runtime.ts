@@ -174,7 +174,7 @@ export class Agent {
       log,
       {
         emit: (entry, ev) => this.onModelEvent(entry, ev),
-        stateChanged: (entry) => this.retained.setState(entry.cfg.id, this.devices.snapshot(entry)),
+        stateChanged: (entry) => this.retained.setStateOf(entry.cfg.id, () => this.devices.snapshot(entry)),
         setOutput: (_entry, id, active, by) => void this.outputBank.set(id, active, by),
         setAvailability: (entry, online, reason, announce) => this.setAvailability(entry, online, reason, announce),
         write: (driver, point, value) => this.writePoint(driver, point, value),

@@ -7,6 +7,8 @@ import { type TopicContext, topics } from './topics.js';
 
 export class RetainedPublisher {
   private readonly states = new Map<string, unknown>();
+  /** Snapshots still to take (setStateOf), at the next flush or republish. */
+  private readonly makers = new Map<string, () => unknown>();
   private readonly dirty = new Set<string>();
   /** Devices removed from the config whose retained state the broker may still hold. */
   private readonly cleared = new Set<string>();
@@ -46,16 +48,46 @@ export class RetainedPublisher {
    * ahead of the alarm itself (whose commit is already queued for this turn's end).
    */
   setState(device: string, state: unknown): void {
-    this.cleared.delete(device);
+    this.makers.delete(device);
     this.states.set(device, state);
+    this.changed(device);
+  }
+
+  /**
+   * setState with the snapshot taken when the coalesced publish goes out, not when the device
+   * changed: a button's change is on the alarm's path, and building its snapshot there (names,
+   * inputs, timestamps) delayed the alarm's commit for a copy the next turn replaces anyway.
+   */
+  setStateOf(device: string, snapshot: () => unknown): void {
+    this.makers.set(device, snapshot);
+    this.changed(device);
+  }
+
+  private changed(device: string): void {
+    this.cleared.delete(device);
     this.dirty.add(device);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      for (const d of this.dirty) this.send(topics.state(this.ctx, d), this.states.get(d));
+      this.takeSnapshots();
+      for (const d of this.dirty) {
+        const state = this.states.get(d);
+        if (state !== undefined) this.send(topics.state(this.ctx, d), state);
+      }
       this.dirty.clear();
     });
+  }
+
+  private takeSnapshots(): void {
+    for (const [device, make] of this.makers) {
+      try {
+        this.states.set(device, make());
+      } catch (err) {
+        this.log.error({ err, device, code: 'WG_ERR_UPLINK_PUBLISH' }, 'device state snapshot failed');
+      }
+    }
+    this.makers.clear();
   }
 
   /**
@@ -65,6 +97,7 @@ export class RetainedPublisher {
    */
   clearState(device: string): void {
     this.states.delete(device);
+    this.makers.delete(device);
     this.dirty.delete(device);
     this.cleared.add(device);
     this.sendClear(device);
@@ -79,6 +112,7 @@ export class RetainedPublisher {
   }
 
   republishAll(): void {
+    this.takeSnapshots();
     for (const device of this.cleared) this.sendClear(device);
     for (const [device, state] of this.states) this.send(topics.state(this.ctx, device), state);
   }

@@ -2,7 +2,7 @@
 // Comparison is constant-time; repeated wrong tokens from one address lock it out for a while (a
 // technician's laptop on a ward network is not the only thing that can reach this port). A request
 // with no token at all is refused but never counted (agent/web/throttle.ts).
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type LockoutOptions, Lockouts } from './throttle.js';
 
@@ -34,7 +34,8 @@ export class TokenAuth {
 
   /** Whether `token` is one of the configured ones (constant time per configured token). */
   matches(token: string): boolean {
-    const digest = createHash('sha256').update(token, 'utf8').digest();
+    // One-shot hash: no Hash object per request (every /api call and every sim press pays this).
+    const digest = hash('sha256', token, 'buffer') as unknown as Buffer;
     return this.hashes.some((h) => h.length === digest.length && timingSafeEqual(h, digest));
   }
 
