@@ -231,6 +231,10 @@ export class Outbox extends OutboxSending {
   /** Commit what is pending and close. Events still held in memory (disk full) are rejected. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // The checkpoint worker first: its TRUNCATE holds the write lock, and a final commit that
+    // found it taken would reject what is still held instead of writing it.
+    await this.checkpointer?.stop();
+    if (this.closed) return;
     if (this.retryTimer) {
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
@@ -247,7 +251,6 @@ export class Outbox extends OutboxSending {
     this.stopTimers();
     this.closed = true;
     this.held.rejectAll(new WardgateError('WG_ERR_OUTBOX_CLOSED', 'closed while the disk refused writes'));
-    await this.checkpointer?.stop();
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch (err) {

@@ -216,4 +216,32 @@ describe('outbox on a full disk', () => {
     other.close();
     await o.close();
   });
+
+  it('a settle (deletes of acknowledged rows) that finds the write lock taken is retried after 20 ms, not a second', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const o = new Outbox({
+      dataDir: tempDir(),
+      maxBytes: 1e9,
+      checkpointIntervalMs: 0,
+      log: createLogger('fatal'),
+      gatewayEvent: (i) => makeEvent(src, { ...i, device: 'g', deviceType: 'gateway' }),
+      topicOf: (e) => `events/${e.deviceType}/${e.device}`,
+    });
+    const db = (o as unknown as { db: Database.Database }).db;
+    await o.accept(alarm(3));
+    const [row] = o.nextBatch(10);
+    const count = () => (db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+    expect(count()).toBe(1);
+    db.pragma('busy_timeout = 0');
+    const other = new Database(db.name);
+    other.exec('BEGIN IMMEDIATE');
+    o.ack(row?.seq as number);
+    vi.advanceTimersByTime(25); // the batched delete runs and finds the lock taken
+    expect(count()).toBe(1);
+    other.exec('COMMIT');
+    vi.advanceTimersByTime(25); // retried within 20 ms
+    expect(count()).toBe(0);
+    other.close();
+    await o.close();
+  });
 });
