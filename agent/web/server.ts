@@ -108,38 +108,59 @@ export async function startWeb(agent: Agent, opts: WebOptions): Promise<{ app: F
   });
   const stream = live;
 
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+  // Whether a request may go on to its route; false once it has been answered here. Called from a
+  // callback hook, not an async one: no promise and no extra microtask before every request (a sim
+  // press on the alarm path included).
+  const gate = (req: FastifyRequest, reply: FastifyReply): boolean => {
     setSecurityHeaders(reply);
     const path = req.url.split('?')[0] ?? '';
-    if (path === '/healthz') return;
-    if (!hosts.ok(req.headers.host)) return sendError(reply, 421, 'WG_ERR_HTTP_BAD_HOST');
+    if (path === '/healthz') return true;
+    if (!hosts.ok(req.headers.host)) {
+      sendError(reply, 421, 'WG_ERR_HTTP_BAD_HOST');
+      return false;
+    }
     // A browser says where a request comes from: no state change (sign-in included) from elsewhere.
     const origin = req.headers.origin;
     const sameOrigin = origin === undefined || origin.replace(/^https?:\/\//, '') === req.headers.host;
-    if (!SAFE_METHODS.has(req.method) && !sameOrigin)
-      return sendError(reply, 403, 'WG_ERR_HTTP_CSRF', 'foreign Origin');
-    if (PUBLIC.has(path) || path.startsWith('/assets/') || path.startsWith('/i18n/')) return;
+    if (!SAFE_METHODS.has(req.method) && !sameOrigin) {
+      sendError(reply, 403, 'WG_ERR_HTTP_CSRF', 'foreign Origin');
+      return false;
+    }
+    if (PUBLIC.has(path) || path.startsWith('/assets/') || path.startsWith('/i18n/')) return true;
     const verdict = tokens.check(req.headers.authorization, req.ip);
     if (verdict === 'ok') {
       req.who = 'token';
-      return; // a bearer token is never sent by a browser on its own: no CSRF to check
+      return true; // a bearer token is never sent by a browser on its own: no CSRF to check
     }
-    if (verdict === 'locked')
-      return sendError(reply.header('retry-after', '300'), 429, 'WG_ERR_HTTP_LOCKED_OUT', 'too many wrong tokens');
-    if (verdict === 'denied')
-      return sendError(reply.header('www-authenticate', 'Bearer'), 401, 'WG_ERR_HTTP_UNAUTHORIZED', 'wrong token');
+    if (verdict === 'locked') {
+      sendError(reply.header('retry-after', '300'), 429, 'WG_ERR_HTTP_LOCKED_OUT', 'too many wrong tokens');
+      return false;
+    }
+    if (verdict === 'denied') {
+      sendError(reply.header('www-authenticate', 'Bearer'), 401, 'WG_ERR_HTTP_UNAUTHORIZED', 'wrong token');
+      return false;
+    }
     const session = sessions.get(cookieValue(req.headers.cookie, SESSION_COOKIE));
-    if (!session) return sendError(reply, 401, 'WG_ERR_HTTP_UNAUTHORIZED', 'sign in first');
+    if (!session) {
+      sendError(reply, 401, 'WG_ERR_HTTP_UNAUTHORIZED', 'sign in first');
+      return false;
+    }
     req.who = session.user;
-    if (SAFE_METHODS.has(req.method)) return;
+    if (SAFE_METHODS.has(req.method)) return true;
     // Every state change from a browser: the session's CSRF token in a header a cross-site form
     // cannot set (the Origin was checked above).
-    if (!sameSecret(req.headers['x-csrf-token'] as string | undefined, session.csrf))
-      return sendError(reply, 403, 'WG_ERR_HTTP_CSRF');
+    if (!sameSecret(req.headers['x-csrf-token'] as string | undefined, session.csrf)) {
+      sendError(reply, 403, 'WG_ERR_HTTP_CSRF');
+      return false;
+    }
+    return true;
+  };
+  app.addHook('onRequest', (req, reply, done) => {
+    if (gate(req, reply)) done();
   });
-  app.addHook('onSend', async (req, reply, payload) => {
+  app.addHook('onSend', (req, reply, payload, done) => {
     if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    return payload;
+    done(null, payload);
   });
 
   app.setErrorHandler(errorHandler(opts.log));
