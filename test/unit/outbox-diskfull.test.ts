@@ -3,12 +3,11 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeEvent, type Severity } from '../../agent/event.js';
-import { createLogger } from '../../agent/log.js';
-import { COMMIT_CHUNK, Outbox } from '../../agent/outbox/store.js';
-import { tempDir } from '../helpers/config.js';
+import { COMMIT_CHUNK } from '../../agent/outbox/store.js';
+import { outboxDb, testOutbox, testSource } from '../helpers/outbox.js';
 import { waitFor } from '../helpers/ports.js';
 
-const src = { gateway: 'g', site: 's', clockSynced: () => true };
+const src = testSource;
 const alarm = (n: number) =>
   makeEvent(src, {
     device: 'p',
@@ -19,15 +18,8 @@ const alarm = (n: number) =>
 
 describe('outbox on a full disk', () => {
   it('holds alarms in memory, says so once, and commits every one when space returns', async () => {
-    const o = new Outbox({
-      dataDir: tempDir(),
-      maxBytes: 1e9,
-      checkpointIntervalMs: 0,
-      log: createLogger('fatal'),
-      gatewayEvent: (i) => makeEvent(src, { ...i, device: 'g', deviceType: 'gateway' }),
-      topicOf: (e) => `events/${e.deviceType}/${e.device}`,
-    });
-    const db = (o as unknown as { db: Database.Database }).db;
+    const o = testOutbox();
+    const db = outboxDb(o);
     const pages = db.pragma('page_count', { simple: true }) as number;
     db.pragma(`max_page_count = ${pages + 2}`);
 
@@ -59,16 +51,8 @@ describe('outbox on a full disk', () => {
 
   it('holds 100,000 events within outbox.maxHeldEvents, never drops an alarm, and commits in chunks', async () => {
     const maxHeld = 10_000;
-    const o = new Outbox({
-      dataDir: tempDir(),
-      maxBytes: 1e9,
-      maxHeldEvents: maxHeld,
-      checkpointIntervalMs: 0,
-      log: createLogger('fatal'),
-      gatewayEvent: (i) => makeEvent(src, { ...i, device: 'g', deviceType: 'gateway' }),
-      topicOf: (e) => `events/${e.deviceType}/${e.device}`,
-    });
-    const db = (o as unknown as { db: Database.Database }).db;
+    const o = testOutbox({ maxHeldEvents: maxHeld });
+    const db = outboxDb(o);
     db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
 
     // 1 in 100 critical, 1 in 100 high, the rest telemetry: 2,000 alarms in 100,000 events.
@@ -152,15 +136,8 @@ describe('outbox on a full disk', () => {
   it('a write lock held by another connection is contention, not a refusing disk: the alarm is retried within milliseconds, no disk_low', async () => {
     // Only timers are faked: SQLite is synchronous, and the commit itself runs in a microtask.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const o = new Outbox({
-      dataDir: tempDir(),
-      maxBytes: 1e9,
-      checkpointIntervalMs: 0,
-      log: createLogger('fatal'),
-      gatewayEvent: (i) => makeEvent(src, { ...i, device: 'g', deviceType: 'gateway' }),
-      topicOf: (e) => `events/${e.deviceType}/${e.device}`,
-    });
-    const db = (o as unknown as { db: Database.Database }).db;
+    const o = testOutbox();
+    const db = outboxDb(o);
     db.pragma('busy_timeout = 0'); // SQLITE_BUSY at once instead of blocking this thread
     const other = new Database(db.name);
     other.exec('BEGIN IMMEDIATE'); // e.g. the checkpoint worker's TRUNCATE holding the write lock
@@ -190,15 +167,8 @@ describe('outbox on a full disk', () => {
 
   it('contention that lasts is reported as a write failure after all', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    const o = new Outbox({
-      dataDir: tempDir(),
-      maxBytes: 1e9,
-      checkpointIntervalMs: 0,
-      log: createLogger('fatal'),
-      gatewayEvent: (i) => makeEvent(src, { ...i, device: 'g', deviceType: 'gateway' }),
-      topicOf: (e) => `events/${e.deviceType}/${e.device}`,
-    });
-    const db = (o as unknown as { db: Database.Database }).db;
+    const o = testOutbox();
+    const db = outboxDb(o);
     db.pragma('busy_timeout = 0');
     const other = new Database(db.name);
     other.exec('BEGIN IMMEDIATE');
@@ -219,15 +189,8 @@ describe('outbox on a full disk', () => {
 
   it('a settle (deletes of acknowledged rows) that finds the write lock taken is retried after 20 ms, not a second', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const o = new Outbox({
-      dataDir: tempDir(),
-      maxBytes: 1e9,
-      checkpointIntervalMs: 0,
-      log: createLogger('fatal'),
-      gatewayEvent: (i) => makeEvent(src, { ...i, device: 'g', deviceType: 'gateway' }),
-      topicOf: (e) => `events/${e.deviceType}/${e.device}`,
-    });
-    const db = (o as unknown as { db: Database.Database }).db;
+    const o = testOutbox();
+    const db = outboxDb(o);
     await o.accept(alarm(3));
     const [row] = o.nextBatch(10);
     const count = () => (db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;

@@ -5,25 +5,17 @@ import { describe, expect, it, vi } from 'vitest';
 import { makeEvent, type NewEvent, type Severity } from '../../agent/event.js';
 import { createLogger } from '../../agent/log.js';
 import { Drain, type DrainTarget } from '../../agent/outbox/drain.js';
-import { Outbox } from '../../agent/outbox/store.js';
+import type { Outbox } from '../../agent/outbox/store.js';
 import { AlarmTimeline, STAGES, stageDurations } from '../../agent/outbox/timeline.js';
 import type { PublishOptions } from '../../agent/uplink/mqtt.js';
-import { tempDir } from '../helpers/config.js';
+import { testOutbox, testSource } from '../helpers/outbox.js';
 
-const src = { gateway: 'g', site: 's', clockSynced: () => true };
+const src = testSource;
 const ev = (severity: Severity, n = 0): NewEvent =>
   makeEvent(src, { device: `d${n}`, deviceType: 'panic-button', type: 'panic.pressed', severity, data: { n } });
 
 function open(timeline?: AlarmTimeline): Outbox {
-  return new Outbox({
-    dataDir: tempDir(),
-    maxBytes: 1e9,
-    checkpointIntervalMs: 0,
-    log: createLogger('fatal'),
-    gatewayEvent: (i) => makeEvent(src, { ...i, device: 'g', deviceType: 'gateway' }),
-    topicOf: (e) => `events/${e.deviceType}/${e.device}`,
-    ...(timeline ? { timeline } : {}),
-  });
+  return testOutbox(timeline ? { timeline } : {});
 }
 
 /** A broker stand-in: records each publish and acknowledges it when told. */
