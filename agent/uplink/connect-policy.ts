@@ -10,6 +10,11 @@
 //   at the longest delay only. The guess is needed even on MQTT 5: Mosquitto 2.0.11 (Debian 12)
 //   closes the old connection without a DISCONNECT; it cannot be told from a network that drops
 //   every connection within seconds, and the hint says both.
+// - A broker that went away is not a takeover: an attempt that fails between two quick drops (the
+//   port refused, no CONNACK) means the broker was down, whereas a client that holds our id lets
+//   every attempt in at once. So a failed attempt ends the run of quick drops (and a suspected
+//   takeover), and so does a drop the broker explained with another reason (0x8B shutting down).
+//   Counting a restarting broker's drops kept queued alarms waiting 10-26 s after it was back.
 import { Backoff, type BackoffOptions } from './backoff.js';
 
 export interface ConnectPolicyOptions extends BackoffOptions {
@@ -39,6 +44,8 @@ export class ConnectPolicy {
   private quickDrops = 0;
   /** Someone else is using this client id (until a connection stays up for `stableMs`). */
   takenOver = false;
+  /** The broker said so (0x8E), rather than the quick drops suggesting it. */
+  private explicitTakeover = false;
 
   constructor(
     private readonly opts: ConnectPolicyOptions,
@@ -57,22 +64,25 @@ export class ConnectPolicy {
       this.backoff.reset();
       this.quickDrops = 0;
       this.takenOver = false;
+      this.explicitTakeover = false;
       this.onStable(was);
     }, this.opts.stableMs);
     this.stableTimer.unref?.();
   }
 
   /**
-   * An established connection ended (`takeover`: the broker said 0x8E). Returns the delay before
-   * the next attempt; `takenOver` then tells whether this drop is (still) a session takeover.
+   * An established connection ended (`takeover`: the broker said 0x8E; `explained`: it closed the
+   * connection with another reason, e.g. 0x8B server shutting down). Returns the delay before the
+   * next attempt; `takenOver` then tells whether this drop is (still) a session takeover.
    */
-  dropped(takeover: boolean): number {
+  dropped(takeover: boolean, explained = false): number {
     if (this.stableTimer) clearTimeout(this.stableTimer);
     this.stableTimer = undefined;
     const upMs = this.connectedAt === undefined ? 0 : Date.now() - this.connectedAt;
     this.connectedAt = undefined;
-    if (upMs < (this.opts.quickDropMs ?? 5000)) this.quickDrops++;
+    if (upMs < (this.opts.quickDropMs ?? 5000) && !explained) this.quickDrops++;
     else this.quickDrops = 0;
+    if (takeover) this.explicitTakeover = true;
     if (takeover || this.quickDrops >= (this.opts.takeoverDrops ?? 3)) this.takenOver = true;
     if (!this.takenOver) return this.backoff.next();
     this.backoff.saturate();
@@ -86,8 +96,10 @@ export class ConnectPolicy {
     return this.quickDrops;
   }
 
-  /** An attempt failed before its CONNACK. */
+  /** An attempt failed before its CONNACK: the broker is away, which a takeover never looks like. */
   failed(): number {
+    this.quickDrops = 0;
+    if (!this.explicitTakeover) this.takenOver = false;
     return this.backoff.next();
   }
 

@@ -13,6 +13,8 @@ export interface AttemptEnd {
   reason: string;
   /** MQTT 5 DISCONNECT 0x8E: another client connected with our client id. */
   takenOver: boolean;
+  /** The broker closed the connection with a DISCONNECT giving another reason (0x8B shutting down…). */
+  explained: boolean;
   /** No CONNACK, in a way that means "not MQTT 5" (0x84, return code 1, or a silent close). */
   refusedV5: boolean;
 }
@@ -46,6 +48,7 @@ export function openConnection(
   // TLS failures, a CONNACK timeout, an oversize packet: failures, not a refusal of MQTT 5.
   let notARefusal = false;
   let takenOver = false;
+  let explained = false;
   let reason: string | undefined;
   const client = mqtt.connect(url, clientOptions(settings, protocolVersion, accepts, inbound));
   const stream = client.stream as Socket | undefined;
@@ -71,6 +74,7 @@ export function openConnection(
     hooks.live('disconnect', () => {
       const rc = packet.reasonCode ?? 0;
       if (rc === SESSION_TAKEN_OVER) takenOver = true;
+      else explained = true;
       reason = `broker sent DISCONNECT ${reasonName(rc)}`;
     }),
   );
@@ -97,6 +101,7 @@ export function openConnection(
         connected,
         reason: reason ?? (connected ? 'connection closed by the broker or the network' : 'closed without CONNACK'),
         takenOver,
+        explained,
         refusedV5: !connected && protocolVersion === 5 && (refusedV5 || silent),
       });
     }),

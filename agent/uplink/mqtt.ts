@@ -150,7 +150,7 @@ export class Uplink extends EventEmitter<UplinkEvents> {
           this.retryTimer = setTimeout(() => this.attempt(), 0);
           return;
         }
-        this.onDown(client, url, e.connected, e.reason, e.takenOver);
+        this.onDown(client, url, e.connected, e.reason, e.takenOver, e.explained);
       },
     });
     this.client = client;
@@ -164,14 +164,21 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     });
   }
 
-  private onDown(client: MqttClient, url: string, wasConnected: boolean, reason: string, takenOver: boolean): void {
+  private onDown(
+    client: MqttClient,
+    url: string,
+    wasConnected: boolean,
+    reason: string,
+    takenOver: boolean,
+    explained: boolean,
+  ): void {
     this.teardown(client);
     let delay: number;
     if (wasConnected) {
       this.stats.disconnects++;
       this.stats.lastDisconnectedAt = Date.now();
       this.url = undefined;
-      delay = this.policy.dropped(takenOver);
+      delay = this.policy.dropped(takenOver, explained);
       const quick = this.policy.quickDropsInRow;
       if (!takenOver && this.policy.takenOver && quick >= 2)
         reason += `; ${quick} connections in a row ended within seconds`;

@@ -102,6 +102,48 @@ describe('ConnectPolicy', () => {
     expect(p.dropped(false)).toBe(opts.minMs / 2);
   });
 
+  it('a broker that restarts is not a takeover: quick drops with a failed attempt between them never add up', () => {
+    // The reconnect bench's rounds: up ~2 s, broker stopped, attempts refused, broker back.
+    const p = new ConnectPolicy({ ...opts, random: () => 1 });
+    for (let i = 0; i < 6; i++) {
+      p.connected();
+      vi.advanceTimersByTime(2000);
+      expect(p.dropped(false)).toBeLessThanOrEqual(opts.maxMs);
+      p.failed(); // ECONNREFUSED while the broker is down
+      expect(p.takenOver).toBe(false);
+    }
+  });
+
+  it('a drop the broker explained (DISCONNECT 0x8B server shutting down) is not a quick drop', () => {
+    const p = new ConnectPolicy({ ...opts, random: () => 1 });
+    for (let i = 0; i < 5; i++) {
+      p.connected();
+      vi.advanceTimersByTime(300);
+      expect(p.dropped(false, true)).toBeLessThanOrEqual(opts.maxMs);
+    }
+    expect(p.takenOver).toBe(false);
+    expect(p.quickDropsInRow).toBe(0);
+  });
+
+  it('a suspected takeover ends at the first failed attempt; one the broker announced (0x8E) waits for a stable connection', () => {
+    const p = new ConnectPolicy({ ...opts, random: () => 0 });
+    for (let i = 0; i < 3; i++) {
+      p.connected();
+      vi.advanceTimersByTime(300);
+      p.dropped(false);
+    }
+    expect(p.takenOver).toBe(true);
+    p.failed();
+    expect(p.takenOver).toBe(false);
+    expect(p.quickDropsInRow).toBe(0);
+
+    const q = new ConnectPolicy({ ...opts, random: () => 0 });
+    q.connected();
+    q.dropped(true);
+    q.failed();
+    expect(q.takenOver).toBe(true);
+  });
+
   it('a drop cancels the pending reset; stop() leaves no timer', () => {
     const stable = vi.fn();
     const p = new ConnectPolicy(opts, stable);
