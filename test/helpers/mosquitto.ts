@@ -35,7 +35,22 @@ export class Mosquitto {
     if (!existsSync(MOSQUITTO)) {
       throw new Error(`${MOSQUITTO} not found: apt-get install mosquitto (npm test installs it when run as root)`);
     }
+    const chosenHere = !this.port && this.opts.port === undefined;
     if (!this.port) this.port = this.opts.port ?? (await freePort());
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.launch();
+      } catch (err) {
+        // A port this helper chose can still be taken by another test's broker between the check
+        // and the bind (two workers picking the same one): a first start moves to another port.
+        if (!chosenHere || attempt >= 3 || !this.log.includes('Address already in use')) throw err;
+        this.log = '';
+        this.port = await freePort();
+      }
+    }
+  }
+
+  private async launch(): Promise<this> {
     const conf = join(this.dir, 'mosquitto.conf');
     writeFileSync(
       conf,
