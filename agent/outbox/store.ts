@@ -170,19 +170,17 @@ export class Outbox extends OutboxSending {
 
   /** Keep events in memory when the disk refuses them (bounded), say so, and retry. */
   private onWriteFailure(err: unknown, now: number): void {
-    const contended = !this.diskLow && isLockContention(err);
-    if (contended && this.busySince === undefined) this.busySince = now;
-    if (contended && now - (this.busySince as number) < BUSY_REPORT_AFTER_MS) {
-      this.busyRetries++;
-      if (now - this.lastBusyLogAt >= 60_000) {
-        this.lastBusyLogAt = now;
-        this.opts.log.warn({ err, held: this.held.size }, 'outbox write lock taken by another connection; retrying');
+    if (!this.diskLow && isLockContention(err)) {
+      this.busySince ??= now;
+      if (now - this.busySince < BUSY_REPORT_AFTER_MS) {
+        this.busyRetries++;
+        if (now - this.lastBusyLogAt >= 60_000) {
+          this.lastBusyLogAt = now;
+          this.opts.log.warn({ err, held: this.held.size }, 'outbox write lock taken by another connection; retrying');
+        }
+        this.retryFlushIn(BUSY_RETRY_MS);
+        return;
       }
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined;
-        this.flush();
-      }, BUSY_RETRY_MS);
-      return;
     }
     this.busySince = undefined;
     const code = (err as { code?: string }).code ?? '';
@@ -199,10 +197,14 @@ export class Outbox extends OutboxSending {
       this.held.pushFront(p);
     }
     if (this.held.size > this.held.shedAt) this.shed(now);
+    this.retryFlushIn(RETRY_MS);
+  }
+
+  private retryFlushIn(ms: number): void {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.flush();
-    }, RETRY_MS);
+    }, ms);
     this.retryTimer.unref();
   }
 

@@ -35,7 +35,7 @@ export class TokenAuth {
   /** Whether `token` is one of the configured ones (constant time per configured token). */
   matches(token: string): boolean {
     // One-shot hash: no Hash object per request (every /api call and every sim press pays this).
-    const digest = hash('sha256', token, 'buffer') as unknown as Buffer;
+    const digest = hash('sha256', token, 'buffer');
     return this.hashes.some((h) => h.length === digest.length && timingSafeEqual(h, digest));
   }
 
