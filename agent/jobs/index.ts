@@ -3,7 +3,7 @@
 // the box's local time unless `jobs.timezone` says otherwise.
 import type { Agent } from '../runtime.js';
 import { outboxMaintenance } from './maintenance.js';
-import { dailyAt, Jobs } from './scheduler.js';
+import { Jobs } from './scheduler.js';
 import { runSelfTest, type SelfTestReport } from './self-test.js';
 
 export interface JobsConfig {
@@ -56,8 +56,8 @@ export function startJobs(agent: Agent): Jobs {
   jobs.add('health', { everySec: agent.config.mqtt.healthIntervalSec }, () =>
     agent.retained.publishHealth(agent.healthPayload()),
   );
-  jobs.add('self-test', { cron: dailyAt(cfg.selfTestAt ?? JOB_DEFAULTS.selfTestAt) }, () => agent.recordSelfTest());
-  jobs.add('outbox-maintenance', { cron: dailyAt(cfg.maintenanceAt ?? JOB_DEFAULTS.maintenanceAt) }, async () => {
+  jobs.add('self-test', { daily: cfg.selfTestAt ?? JOB_DEFAULTS.selfTestAt }, () => agent.recordSelfTest());
+  jobs.add('outbox-maintenance', { daily: cfg.maintenanceAt ?? JOB_DEFAULTS.maintenanceAt }, async () => {
     const r = await outboxMaintenance(
       {
         db: agent.outbox.database,

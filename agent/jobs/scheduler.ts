@@ -1,13 +1,16 @@
-// Scheduled jobs in one place (issue 12), on node-cron. Every job is guarded the same way:
+// Scheduled jobs in one place (issue 12). Every job is guarded the same way:
 //  - overlap: a turn that comes while the previous one still runs is skipped and said once
 //    (WG_ERR_JOB_OVERLAP) — a slow SD card must not pile up checkpoints or self-tests;
 //  - failure: a throw or a rejection is logged with WG_ERR_JOB_FAILED and the job runs again at
 //    its next turn; nothing reaches the process.
-// node-cron's own noOverlap is not used: we want the skip counted and logged with our code.
-import cron, { type ScheduledTask } from 'node-cron';
+// Periods are plain intervals. A time of day in the box's own zone is found with Date's local-time
+// methods; only `jobs.timezone` loads node-cron, whose every turn formats dates with
+// Intl.DateTimeFormat: ICU's formatter data alone is ~8 MiB of RSS, node-cron ~3.5 MiB more, on a
+// box whose idle footprint issue 13 bounds. node-cron's own noOverlap is not used: we want the
+// skip counted and logged with our code.
 import type { Logger } from 'pino';
 
-export type Schedule = { cron: string } | { everySec: number };
+export type Schedule = { daily: string } | { everySec: number };
 
 export interface JobState {
   name: string;
@@ -21,20 +24,32 @@ export interface JobState {
   lastError: string | null;
 }
 
-/** Every N seconds as a cron expression when cron can say it exactly, else undefined. */
-export function everyAsCron(sec: number): string | undefined {
-  if (sec > 0 && sec < 60 && 60 % sec === 0) return `*/${sec} * * * * *`;
-  if (sec % 60 === 0 && sec / 60 < 60 && 60 % (sec / 60) === 0) return `0 */${sec / 60} * * * *`;
-  if (sec === 3600) return '0 0 * * * *';
-  return undefined;
-}
-
-/** "03:30" → a daily cron expression (seconds field first). */
-export function dailyAt(hhmm: string): string {
+/** "03:30" → [hour, minute]. */
+export function timeOfDay(hhmm: string): [number, number] {
   const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
   if (!m) throw new Error(`not a time of day (HH:MM): ${hhmm}`);
-  return `0 ${Number(m[2])} ${Number(m[1])} * * *`;
+  return [Number(m[1]), Number(m[2])];
 }
+
+/** The next `hh:mm` in the box's local time strictly after `now` (ms). A time the clock skips on
+ *  a spring-forward day comes out as the same moment shifted forward (02:30 → 03:30); one the
+ *  clock passes twice in the autumn, the first time. */
+export function nextLocal(now: number, [hh, mm]: [number, number]): number {
+  const d = new Date(now);
+  d.setHours(hh, mm, 0, 0);
+  if (d.getTime() <= now) {
+    d.setDate(d.getDate() + 1);
+    d.setHours(hh, mm, 0, 0);
+  }
+  return d.getTime();
+}
+
+/** A daily timer looks at the wall clock at least this often, so it follows the clock when NTP
+ *  steps it (a box without an RTC boots at its last saved time). */
+const WALL_CHECK_MS = 60_000;
+/** A turn found later than this was passed by a clock step or a suspended process, not reached:
+ *  it is not run, the next one is. */
+const LATE_MS = 2 * WALL_CHECK_MS;
 
 interface Job {
   state: JobState;
@@ -68,7 +83,10 @@ export class Jobs {
     this.remove(name);
     const state: JobState = {
       name,
-      schedule: 'cron' in schedule ? schedule.cron : `every ${schedule.everySec} s`,
+      schedule:
+        'everySec' in schedule
+          ? `every ${schedule.everySec} s`
+          : `daily ${schedule.daily}${this.timezone ? ` ${this.timezone}` : ''}`,
       runs: 0,
       failures: 0,
       overlapsSkipped: 0,
@@ -78,21 +96,62 @@ export class Jobs {
       lastError: null,
     };
     const job: Job = { state, fn, stop: () => {} };
-    const expr = 'cron' in schedule ? schedule.cron : everyAsCron(schedule.everySec);
-    if (expr !== undefined) {
-      const task: ScheduledTask = cron.schedule(expr, () => void this.run(name), {
-        name,
-        unref: true,
-        ...(this.timezone ? { timezone: this.timezone } : {}),
-      });
-      job.stop = () => void task.destroy();
-    } else if ('everySec' in schedule) {
-      // A period cron cannot express (e.g. 45 s): a plain interval, with the same guard.
+    if ('everySec' in schedule) {
       const t = setInterval(() => void this.run(name), schedule.everySec * 1000);
       t.unref();
       job.stop = () => clearInterval(t);
+    } else if (this.timezone) {
+      job.stop = this.dailyInZone(name, timeOfDay(schedule.daily), this.timezone);
+    } else {
+      job.stop = this.dailyLocal(name, timeOfDay(schedule.daily));
     }
     this.jobs.set(name, job);
+  }
+
+  /** Daily at hh:mm box time: a timeout to the next turn, re-armed at least every minute. */
+  private dailyLocal(name: string, at: [number, number]): () => void {
+    let due = nextLocal(Date.now(), at);
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      timer = setTimeout(tick, Math.min(Math.max(due - Date.now(), 0), WALL_CHECK_MS));
+      timer.unref();
+    };
+    const tick = () => {
+      const now = Date.now();
+      if (now < due) {
+        // Not yet, or the clock was stepped back: the turn is still the next hh:mm after now.
+        due = Math.min(due, nextLocal(now, at));
+      } else {
+        if (now - due <= LATE_MS) void this.run(name);
+        else
+          this.log.info(
+            { job: name, dueAt: new Date(due).toISOString() },
+            `${name}: turn passed by a clock step, not run`,
+          );
+        due = nextLocal(now, at);
+      }
+      arm();
+    };
+    arm();
+    return () => clearTimeout(timer);
+  }
+
+  /** Daily at hh:mm in `jobs.timezone`: node-cron, loaded only for this (see the top). */
+  private dailyInZone(name: string, [hh, mm]: [number, number], timezone: string): () => void {
+    let stopped = false;
+    let destroy: (() => void) | undefined;
+    import('node-cron').then(
+      ({ default: cron }) => {
+        if (stopped) return;
+        const task = cron.schedule(`0 ${mm} ${hh} * * *`, () => void this.run(name), { name, timezone, unref: true });
+        destroy = () => void task.destroy();
+      },
+      (err: unknown) => this.log.error({ code: 'WG_ERR_JOB_FAILED', job: name, err }, `${name}: cannot schedule`),
+    );
+    return () => {
+      stopped = true;
+      destroy?.();
+    };
   }
 
   remove(name: string): void {

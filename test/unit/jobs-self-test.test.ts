@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkConfig } from '../../agent/config/load.js';
 import type { WgEvent } from '../../agent/event.js';
-import { dailyAt, everyAsCron, Jobs } from '../../agent/jobs/scheduler.js';
+import { Jobs, nextLocal, timeOfDay } from '../../agent/jobs/scheduler.js';
 import { runSelfTest, type SelfTestSubject } from '../../agent/jobs/self-test.js';
 import { Agent } from '../../agent/runtime.js';
 import { SimGpioBackend } from '../../drivers/gpio/sim.js';
@@ -37,7 +37,7 @@ describe('jobs scheduler', () => {
     vi.useFakeTimers({ now: new Date(2026, 5, 1, 3, 29, 0) }); // local time, as a box runs
     const jobs = new Jobs(log);
     const reports: ReturnType<typeof runSelfTest>[] = [];
-    jobs.add('self-test', { cron: dailyAt('03:30') }, () =>
+    jobs.add('self-test', { daily: '03:30' }, () =>
       reports.push(runSelfTest(subject(['panic-2']), { diskMinFreeMb: 0, freeBytes: () => 1e9 })),
     );
     await vi.advanceTimersByTimeAsync(59_000);
@@ -99,11 +99,86 @@ describe('jobs scheduler', () => {
     jobs.stopAll();
   });
 
-  it('says a period in cron when cron can say it exactly', () => {
-    expect(everyAsCron(30)).toBe('*/30 * * * * *');
-    expect(everyAsCron(300)).toBe('0 */5 * * * *');
-    expect(everyAsCron(45)).toBeUndefined();
-    expect(() => dailyAt('25:00')).toThrow();
+  it('finds the next time of day in the box time, across both DST changes', () => {
+    expect(timeOfDay('03:30')).toEqual([3, 30]);
+    expect(() => timeOfDay('25:00')).toThrow(/HH:MM/);
+    const tz = process.env.TZ;
+    process.env.TZ = 'Europe/London'; // node re-reads the zone when TZ is assigned
+    try {
+      const at = (iso: string) => new Date(iso).getTime();
+      expect(new Date(nextLocal(at('2026-06-01T01:00:00Z'), [3, 30])).toISOString()).toBe('2026-06-01T02:30:00.000Z');
+      // At the turn itself: the next day's.
+      expect(new Date(nextLocal(at('2026-06-01T02:30:00Z'), [3, 30])).toISOString()).toBe('2026-06-02T02:30:00.000Z');
+      // 29 March 2026: 01:00 GMT → 02:00 BST. 01:30 does not exist that day: it runs at 02:30 BST.
+      expect(new Date(nextLocal(at('2026-03-29T00:00:00Z'), [1, 30])).toISOString()).toBe('2026-03-29T01:30:00.000Z');
+      // The day after a change keeps the wall time: 03:30 GMT, then 03:30 BST.
+      expect(new Date(nextLocal(at('2026-03-28T12:00:00Z'), [3, 30])).toISOString()).toBe('2026-03-29T02:30:00.000Z');
+      // 25 October 2026: 01:30 happens twice; the first (BST) is the turn, and only one.
+      const first = nextLocal(at('2026-10-24T12:00:00Z'), [1, 30]);
+      expect(new Date(first).toISOString()).toBe('2026-10-25T00:30:00.000Z');
+      expect(new Date(nextLocal(first, [1, 30])).toISOString()).toBe('2026-10-26T01:30:00.000Z');
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
+  it('follows the wall clock when it is stepped: a passed turn is not run, a turn stepped back to is', async () => {
+    vi.useFakeTimers({ now: new Date(2026, 5, 1, 3, 0, 0) });
+    const lines: string[] = [];
+    const said = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const jobs = new Jobs(said);
+    let runs = 0;
+    jobs.add('self-test', { daily: '03:30' }, () => {
+      runs++;
+    });
+    // NTP steps the clock 2 h forward (a box without an RTC booted at its last saved time).
+    vi.setSystemTime(new Date(2026, 5, 1, 5, 0, 0));
+    await vi.advanceTimersByTimeAsync(61_000);
+    expect(runs).toBe(0);
+    expect(lines.join('')).toContain('turn passed by a clock step, not run');
+    // The next day's turn runs at its wall time.
+    vi.setSystemTime(new Date(2026, 5, 2, 3, 29, 0));
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(runs).toBe(0);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(runs).toBe(1);
+    // Stepped back an hour: 03:30 comes round again and runs again, as cron would.
+    vi.setSystemTime(new Date(2026, 5, 2, 2, 30, 30));
+    await vi.advanceTimersByTimeAsync(61_000);
+    expect(runs).toBe(1);
+    await vi.advanceTimersByTimeAsync(3600_000);
+    expect(runs).toBe(2);
+    jobs.stopAll();
+    await vi.advanceTimersByTimeAsync(2 * 24 * 3600_000);
+    expect(runs).toBe(2);
+  });
+
+  it('runs a time of day in jobs.timezone (node-cron), not the box time', async () => {
+    // 03:30 in Kolkata (UTC+05:30, no DST) is 22:00 UTC the day before, whatever zone the box has.
+    await import('node-cron'); // loaded by the job on first use; here before the clock is faked
+    vi.useFakeTimers({ now: new Date('2026-06-01T21:59:00Z') });
+    const jobs = new Jobs(log, 'Asia/Kolkata');
+    const at: string[] = [];
+    jobs.add('self-test', { daily: '03:30' }, () => {
+      at.push(new Date().toISOString());
+    });
+    expect(jobs.states()[0]?.schedule).toBe('daily 03:30 Asia/Kolkata');
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(at).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(at).toEqual(['2026-06-01T22:00:00.000Z']);
+    jobs.stopAll();
+  });
+
+  it('says an unknown jobs.timezone and uses the box time', () => {
+    const lines: string[] = [];
+    const said = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const jobs = new Jobs(said, 'Mars/Olympus_Mons');
+    jobs.add('self-test', { daily: '03:30' }, () => {});
+    expect(lines.join('')).toContain('WG_ERR_CONFIG_INVALID');
+    expect(jobs.states()[0]?.schedule).toBe('daily 03:30');
+    jobs.stopAll();
   });
 });
 
@@ -154,7 +229,7 @@ describe('self-test in the agent', () => {
         expect.arrayContaining(['health', 'self-test', 'outbox-maintenance', 'command-nonce-prune', 'box-health']),
       );
       expect(await agent.jobs?.run('command-nonce-prune')).toBe(true);
-      expect(agent.status().jobs.find((j) => j.name === 'self-test')?.schedule).toBe('0 30 3 * * *');
+      expect(agent.status().jobs.find((j) => j.name === 'self-test')?.schedule).toBe('daily 03:30');
     } finally {
       await agent.stop();
       rmSync(dir, { recursive: true, force: true });
