@@ -1,7 +1,9 @@
 // WAL checkpoints on wardgate's schedule, never inside a commit (SQLite's automatic checkpoint
 // runs inside the committing call: measured p99 16 ms vs 2.5 ms without). Three paths:
 //  - idle: when nothing was written for a moment, a PASSIVE checkpoint on the main connection
-//    (small, because it runs often); no extra thread, so an idle box stays small (~10 MiB less);
+//    (small, because it runs often); no extra thread, so an idle box stays small (~10 MiB less).
+//    A WAL that grew past busyBytes (a burst, a drained backlog) goes to the worker instead:
+//    copying 170 MiB on the main connection held the event loop, and any alarm, for 283 ms here;
 //  - busy: a box that is never idle (a backlog being drained, a flood) gets a worker thread with
 //    its own connection, so the event loop never waits; it stops again after a quiet minute;
 //  - small: a worker's checkpoint never catches up with a writer that commits every millisecond
@@ -165,18 +167,27 @@ export class CheckpointScheduler {
     }
     if (quietMs >= (this.opts.idleMs ?? 1000)) {
       this.lastIdleAt = now;
-      if (this.bytesSince > 0) this.mainCheckpoint(now, 'idle');
+      // A WAL grown by a burst or a backlog is big: copying it would hold the event loop (and the
+      // next alarm) for a third of a second per ~100 MiB here, seconds on an SD card.
+      if (this.bytesSince > this.busyBytes) this.workerCheckpoint(now, 'a large WAL at an idle moment');
+      else if (this.bytesSince > 0) this.mainCheckpoint(now, 'idle');
       return;
     }
     if (this.bytesSince === 0 || now - this.lastIdleAt < (this.opts.busyAfterMs ?? 5000)) return;
     // Never idle (a drain, a flood): checkpoint off the event loop, once the WAL has grown about
     // half the size kept for reuse, so that it can start over inside the file.
-    const due =
-      this.bytesSince >= (this.opts.busyBytes ?? WAL_KEEP_BYTES / 2) ||
-      now - this.lastCheckpointAt >= (this.opts.busyMs ?? 30_000);
-    if (!due) return;
+    const due = this.bytesSince >= this.busyBytes || now - this.lastCheckpointAt >= (this.opts.busyMs ?? 30_000);
+    if (due) this.workerCheckpoint(now, 'busy with no idle moment');
+  }
+
+  private get busyBytes(): number {
+    return this.opts.busyBytes ?? WAL_KEEP_BYTES / 2;
+  }
+
+  /** A checkpoint from the worker thread (started if needed): the event loop does not wait for it. */
+  private workerCheckpoint(now: number, why: string): void {
     if (!this.worker) {
-      this.log.info('outbox busy with no idle moment: checkpointing from a worker thread');
+      this.log.info(`outbox ${why}: checkpointing from a worker thread`);
       this.worker = new CheckpointWorker(this.path, this.log);
       this.workerStarts++;
     }
