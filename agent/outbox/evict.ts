@@ -10,6 +10,8 @@ export interface EvictLimit {
   bytes?: number;
   /** Or: evict every row accepted before this wall time. */
   olderThanMs?: number;
+  /** At most this many rows (the rest at a later call). */
+  maxRows?: number;
 }
 
 export interface EvictResult {
@@ -41,6 +43,7 @@ export function evictOldest(
       after = r.seq;
       if (limit.bytes !== undefined && freed >= limit.bytes) return { seqs, bytes: freed, refused };
       if (limit.olderThanMs !== undefined && r.accepted_ms >= limit.olderThanMs) return { seqs, bytes: freed, refused };
+      if (limit.maxRows !== undefined && seqs.length >= limit.maxRows) return { seqs, bytes: freed, refused };
       if (inflight.has(r.seq)) continue;
       del.run(r.seq);
       seqs.push(r.seq);

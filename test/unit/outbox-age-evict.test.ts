@@ -1,0 +1,51 @@
+// Age eviction in chunks: a sweep with a large backlog past its age (the first after a long
+// power-off, or a lowered maxAgeHours) deletes AGE_EVICT_CHUNK rows per transaction and goes on at
+// the next turns, so an alarm offered meanwhile is committed between chunks, not after all of them.
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeEvent, type WgEvent } from '../../agent/event.js';
+import { AGE_EVICT_CHUNK } from '../../agent/outbox/core.js';
+import type { Outbox } from '../../agent/outbox/store.js';
+import { testOutbox, testSource } from '../helpers/outbox.js';
+
+const N = 2 * AGE_EVICT_CHUNK + 500;
+const telemetry = (n: number) =>
+  makeEvent(testSource, { device: 'm', deviceType: 'sensor', type: 'telemetry', severity: 'low', data: { n } });
+const turn = () => new Promise((r) => setImmediate(r));
+
+let o: Outbox | undefined;
+afterEach(async () => {
+  await o?.close();
+  o = undefined;
+});
+
+describe('age eviction', () => {
+  it('deletes a large backlog in chunks, and an alarm offered meanwhile is committed between them', async () => {
+    const own: WgEvent[] = [];
+    o = testOutbox({ maxAgeMs: { low: 3600_000 }, onOwnEvent: (e) => own.push(e) });
+    const box = o;
+    for (let i = 0; i < N; i += 1000)
+      await Promise.all(Array.from({ length: Math.min(1000, N - i) }, (_, k) => box.accept(telemetry(i + k))));
+    expect(box.depth).toBe(N);
+
+    const later = Date.now() + 2 * 3600_000;
+    expect(box.evictByAge(later)).toBe(AGE_EVICT_CHUNK);
+    let depthWhenAlarmCommitted = -1;
+    const alarm = box
+      .accept(
+        makeEvent(testSource, { device: 'p', deviceType: 'panic-button', type: 'panic.pressed', severity: 'critical' }),
+      )
+      .then((e) => {
+        depthWhenAlarmCommitted = box.depth;
+        return e;
+      });
+    await alarm;
+    // Committed while telemetry past its age was still there: the sweep had not finished.
+    expect(depthWhenAlarmCommitted).toBeGreaterThan(AGE_EVICT_CHUNK / 2);
+    for (let i = 0; i < 10 && own.filter((e) => e.type === 'gateway.outbox_evicted').length < 3; i++) await turn();
+    const evictions = own.filter((e) => e.type === 'gateway.outbox_evicted');
+    expect(evictions.map((e) => (e.data as { count: number }).count)).toEqual([AGE_EVICT_CHUNK, AGE_EVICT_CHUNK, 500]);
+    expect(evictions.every((e) => (e.data as { reason: string }).reason === 'age')).toBe(true);
+    // Left: the alarm and the three eviction events (never evicted by age themselves).
+    expect(box.depth).toBe(1 + evictions.length);
+  });
+});
