@@ -39,7 +39,7 @@ export class Outbox extends OutboxSending {
   private urgentScheduled = false;
   private readonly flushUrgent = () => {
     this.urgentScheduled = false;
-    this.flush();
+    this.flush(true);
   };
   private readonly flushTxn;
   private lastFailureLogAt = 0;
@@ -54,7 +54,7 @@ export class Outbox extends OutboxSending {
   constructor(opts: ConstructorParameters<typeof OutboxSending>[0]) {
     super(opts);
     this.held = new HeldQueue(opts.maxHeldEvents ?? MAX_HELD_DEFAULT);
-    this.flushTxn = this.db.transaction((n: number, now: number, accepted: WgEvent[]) => {
+    this.flushTxn = this.db.transaction((n: number, now: number, accepted: WgEvent[], urgent: boolean) => {
       for (let i = 0; i < n; i++) accepted.push(this.insertRow(this.held.at(i).ev, now));
       const drops = this.held.drops;
       if (drops) {
@@ -74,7 +74,7 @@ export class Outbox extends OutboxSending {
           now,
         );
       }
-      this.evictForCap(now);
+      this.evictForCap(now, urgent);
       this.writeCounters();
     });
     const jumped = this.seqJumped;
@@ -118,7 +118,8 @@ export class Outbox extends OutboxSending {
     });
   }
 
-  private flush(): void {
+  /** Commit what is held (COMMIT_CHUNK rows at most). `urgent`: an alarm's microtask flush. */
+  private flush(urgent = false): void {
     this.flushScheduled = false;
     const n = Math.min(this.held.size, COMMIT_CHUNK);
     if (n === 0 || this.closed) return;
@@ -129,7 +130,7 @@ export class Outbox extends OutboxSending {
     this.collectFresh = true;
     this.begin();
     try {
-      this.flushTxn(n, now, accepted);
+      this.flushTxn(n, now, accepted, urgent);
     } catch (err) {
       this.collectFresh = false;
       this.fresh = undefined;
