@@ -91,8 +91,10 @@ export async function ingest() {
       published += a.drain.published - publishedBefore;
       const agentRate = ((resolved - resolvedBefore) / elapsed) * 1000;
       await until(() => submitted === resolved + failed, 10_000, 'outstanding accepts');
-      // The floor runs with the agent's drain paused, so nothing else competes for the disk.
+      // The floor runs with the agent's drain paused and its checkpoint worker (if any) done, so
+      // nothing else competes for the disk.
       a.drain.pause();
+      await until(() => !a.outbox.checkpointer?.workerBusy, 30_000, 'the checkpoint worker');
       const f = sqliteBatchedInsertRate(`${tmp.dir}`, payloads, batch, windowMs, r > 0);
       a.drain.resume();
       floorRuns.push(f);

@@ -53,6 +53,8 @@ parentPort.on('message', (m) => {
 
 class CheckpointWorker {
   private readonly worker: Worker;
+  /** Checkpoints asked for and not answered yet. */
+  pending = 0;
   lastResult: { ok: boolean; log?: number; checkpointed?: number; error?: string; at: number } | undefined;
 
   constructor(path: string, log: Logger) {
@@ -61,6 +63,7 @@ class CheckpointWorker {
     this.worker.unref();
     this.worker.on('message', (m: { ok?: boolean; stopped?: boolean; error?: string }) => {
       if (m.stopped) return;
+      this.pending = Math.max(0, this.pending - 1);
       this.lastResult = { ...(m as { ok: boolean }), at: Date.now() };
       if (m.ok === false) log.warn({ error: m.error }, 'outbox checkpoint failed');
     });
@@ -68,6 +71,7 @@ class CheckpointWorker {
   }
 
   checkpoint(): void {
+    this.pending++;
     this.worker.postMessage('checkpoint');
   }
 
@@ -156,6 +160,11 @@ export class CheckpointScheduler {
 
   get workerRunning(): boolean {
     return this.worker !== undefined;
+  }
+
+  /** The worker is copying pages (the ingest bench waits for it before timing its floor). */
+  get workerBusy(): boolean {
+    return (this.worker?.pending ?? 0) > 0;
   }
 
   private tick(now = Date.now()): void {

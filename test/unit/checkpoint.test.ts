@@ -47,8 +47,11 @@ describe('outbox checkpoints', () => {
     // Copying ~12 MiB of pages on the event loop would hold the next alarm for it: the worker does.
     expect(o.checkpointer?.workerStarts).toBe(1);
     expect(o.checkpointer?.idleCheckpoints).toBe(0);
+    expect(o.checkpointer?.workerBusy).toBe(true); // its answer needs a turn of the event loop
     const until = performance.now() + 15_000; // real time: the worker's checkpoint is real I/O
-    while (statSync(wal).size > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+    while ((o.checkpointer?.workerBusy || statSync(wal).size > 0) && performance.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(o.checkpointer?.workerBusy).toBe(false);
     expect(statSync(wal).size).toBe(0); // caught up, and past the 8 MiB kept: truncated
     expect(o.depth).toBe(20_000);
     vi.useRealTimers();
