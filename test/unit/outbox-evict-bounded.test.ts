@@ -12,7 +12,13 @@ import { testOutbox, testSource } from '../helpers/outbox.js';
 
 const N = 2 * AGE_EVICT_CHUNK + 500;
 const telemetry = (n: number) =>
-  makeEvent(testSource, { device: 'm', deviceType: 'generic-input', type: 'input.active', severity: 'low', data: { n } });
+  makeEvent(testSource, {
+    device: 'm',
+    deviceType: 'generic-input',
+    type: 'input.active',
+    severity: 'low',
+    data: { n },
+  });
 const turn = () => new Promise((r) => setImmediate(r));
 
 let o: Outbox | undefined;
