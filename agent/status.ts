@@ -45,6 +45,8 @@ export function buildStatus(agent: Agent) {
       heldDroppedTotal: outbox.heldDroppedTotal,
       // Commits retried because another connection held SQLite's write lock (not a disk fault).
       busyRetries: outbox.busyRetries,
+      // Telemetry refills put off while bulk commits came back to back (a flood): commits first.
+      drainYielded: agent.drain.yielded,
       quarantined: outbox.quarantined ?? null,
       seqJumped: outbox.seqJumped ?? null,
       // Rows the broker refused (MQTT 5 reason code): kept on disk, retried; critical ones in red.

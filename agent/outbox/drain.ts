@@ -37,6 +37,10 @@ export interface DrainOptions {
 }
 
 const LANE_NAMES = ['critical', 'high', 'normal', 'low'] as const;
+/** A bulk commit this recent means the accept path is flooded... */
+const FLOOD_RECENT_MS = 50;
+/** ...and then a refill not woken by an alarm waits this long after the previous one. */
+const FLOOD_REFILL_MS = 25;
 
 export class Drain {
   private generation = 0;
@@ -44,6 +48,10 @@ export class Drain {
   private readonly laneOpts: readonly PublishOptions[];
   private pumping = false;
   private refusedTimer: NodeJS.Timeout | undefined;
+  private refillAt = 0;
+  private refillTimer: NodeJS.Timeout | undefined;
+  /** Refills put off because the accept path was flooded. */
+  yielded = 0;
   published = 0;
   restamped = 0;
 
@@ -85,6 +93,8 @@ export class Drain {
     this.running = false;
     if (this.refusedTimer) clearInterval(this.refusedTimer);
     this.refusedTimer = undefined;
+    if (this.refillTimer) clearTimeout(this.refillTimer);
+    this.refillTimer = undefined;
   }
 
   /**
@@ -108,6 +118,7 @@ export class Drain {
       const room = this.opts.window - unsettled;
       if (room <= 0) return;
       if (!urgent && unsettled > 0 && room < this.opts.window / 4) return;
+      if (!urgent && this.yieldToFlood()) return;
       const rows = this.outbox.nextBatch(room);
       if (rows.length === 0) return;
       if (this.target.batch) this.target.batch(() => this.sendAll(rows));
@@ -117,6 +128,29 @@ export class Drain {
     } finally {
       this.pumping = false;
     }
+  }
+
+  /**
+   * While the accept path is flooded (bulk commits back to back), committing comes before
+   * publishing: events not yet committed are only in memory, where a full queue sheds telemetry;
+   * events on disk are safe and wait. So a refill not woken by an alarm comes at most every
+   * FLOOD_REFILL_MS then. An alarm's commit always refills at once.
+   */
+  private yieldToFlood(): boolean {
+    const now = performance.now();
+    if (now - this.outbox.lastBulkAt >= FLOOD_RECENT_MS) return false;
+    if (now >= this.refillAt) {
+      this.refillAt = now + FLOOD_REFILL_MS;
+      return false;
+    }
+    this.yielded++;
+    if (!this.refillTimer) {
+      this.refillTimer = setTimeout(() => {
+        this.refillTimer = undefined;
+        this.pump();
+      }, this.refillAt - now);
+    }
+    return true;
   }
 
   private sendAll(rows: OutboxRow[]): void {

@@ -28,6 +28,8 @@ const BUSY_REPORT_AFTER_MS = 5000;
  */
 export const COMMIT_CHUNK = 1024;
 export const MAX_HELD_DEFAULT = 10_000;
+/** A commit of this many rows or more is a flood's (the drain's telemetry publishing yields to it). */
+export const FLOOD_ROWS = 64;
 
 const noop = (): void => {};
 
@@ -49,6 +51,8 @@ export class Outbox extends OutboxSending {
   private busySince: number | undefined;
   /** Commits retried because another connection held the write lock. */
   busyRetries = 0;
+  /** When (performance.now) the last bulk commit (FLOOD_ROWS rows or more) was made. */
+  lastBulkAt = Number.NEGATIVE_INFINITY;
   diskLow: { since: number; error: string } | undefined;
 
   constructor(opts: ConstructorParameters<typeof OutboxSending>[0]) {
@@ -141,6 +145,7 @@ export class Outbox extends OutboxSending {
     this.collectFresh = false;
     this.busySince = undefined;
     this.commit();
+    if (n >= FLOOD_ROWS) this.lastBulkAt = performance.now();
     const timeline = this.opts.timeline;
     if (timeline) {
       const at = performance.now();
