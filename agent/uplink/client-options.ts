@@ -32,6 +32,9 @@ export function clientOptions(
     keepalive: s.keepaliveSec,
     connectTimeout: s.connectTimeoutMs,
     reconnectPeriod: 0, // our loop decides: failover order, backoff with jitter
+    // mqtt-packet's default pre-builds 65,536 two-byte Buffers (every packet id) on the first
+    // write and keeps them: ~6 MiB of heap, for writes that cost the same built on the spot.
+    writeCache: false,
     queueQoSZero: false,
     resubscribe: false,
     will: { topic: s.will.topic, payload: Buffer.from(s.will.payload), qos: 1, retain: true },
