@@ -3,10 +3,10 @@
 // throws is logged with its code and the next listener still runs.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../agent/log.js';
-import { Uplink } from '../../agent/uplink/mqtt.js';
 import { useCleanups } from '../helpers/cleanup.js';
 import { waitFor } from '../helpers/ports.js';
 import { RawBroker } from '../helpers/raw-broker.js';
+import { testUplink } from '../helpers/uplink.js';
 
 const cleanup = useCleanups();
 const uncaught: unknown[] = [];
@@ -21,16 +21,11 @@ describe('uplink error boundaries', () => {
     const broker = await new RawBroker().start();
     cleanup(() => broker.stop());
     const lines: Array<{ level: number; code?: string; handler?: string; msg: string }> = [];
-    const uplink = new Uplink({
-      brokers: [broker.url],
-      protocol: 'auto',
-      clientId: 'boundary',
-      keepaliveSec: 5,
-      connectTimeoutMs: 2000,
-      backoff: { minMs: 20, maxMs: 100 },
-      will: { topic: 'wardgate/v1/boundary/status', payload: '{"state":"offline"}' },
-      log: createLogger('info', { write: (s: string) => lines.push(JSON.parse(s)) }),
-    });
+    const uplink = testUplink(
+      broker.url,
+      'boundary',
+      createLogger('info', { write: (s: string) => lines.push(JSON.parse(s)) }),
+    );
     cleanup(() => uplink.stop());
     const ran: string[] = [];
     const emfile = () => {

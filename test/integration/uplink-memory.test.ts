@@ -5,10 +5,10 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../agent/log.js';
-import { Uplink } from '../../agent/uplink/mqtt.js';
 import { useCleanups } from '../helpers/cleanup.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/ports.js';
+import { testUplink } from '../helpers/uplink.js';
 
 const cleanup = useCleanups();
 // The same module instance mqtt.js writes with (Node's require cache).
@@ -20,16 +20,7 @@ describe('uplink memory', () => {
   it('publishes QoS 1 without building mqtt-packet’s 65,536-Buffer packet-id table', async () => {
     const broker = await new Mosquitto().start();
     cleanup(() => broker.stop());
-    const uplink = new Uplink({
-      brokers: [broker.url],
-      protocol: 'auto',
-      clientId: 'memory',
-      keepaliveSec: 5,
-      connectTimeoutMs: 2000,
-      backoff: { minMs: 20, maxMs: 100 },
-      will: { topic: 'wardgate/v1/memory/status', payload: '{"state":"offline"}' },
-      log: createLogger('fatal'),
-    });
+    const uplink = testUplink(broker.url, 'memory', createLogger('fatal'));
     cleanup(() => uplink.stop());
     uplink.start();
     await waitFor(() => uplink.connected, 10_000, 'the uplink to connect');
