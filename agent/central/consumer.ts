@@ -100,10 +100,12 @@ export class CentralConsumer {
     this.client = client;
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.dup === true));
     client.on('connect', (ack) => {
-      o.onRecord({ kind: 'consumer', state: 'connected', sessionPresent: ack.sessionPresent });
       // Subscribing again on a present session is harmless and covers a broker that lost it.
+      // "connected" is said once the broker acknowledged the subscriptions: from then on every
+      // event reaches this console (said at the CONNACK, a press right after could be missed).
       client.subscribe(this.subscriptions(), { qos: 1 }, (err) => {
         if (err) o.onRecord({ kind: 'consumer', state: 'disconnected', error: err.message });
+        else o.onRecord({ kind: 'consumer', state: 'connected', sessionPresent: ack.sessionPresent });
       });
     });
     client.on('close', () => o.onRecord({ kind: 'consumer', state: 'disconnected' }));
