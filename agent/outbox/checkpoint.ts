@@ -178,7 +178,7 @@ export class CheckpointScheduler {
       this.lastIdleAt = now;
       // A WAL grown by a burst or a backlog is big: copying it would hold the event loop (and the
       // next alarm) for a third of a second per ~100 MiB here, seconds on an SD card.
-      if (this.bytesSince > this.busyBytes) this.workerCheckpoint(now, 'a large WAL at an idle moment');
+      if (this.bytesSince > this.busyBytes) this.workerCheckpoint(now, 'WAL grew large before an idle moment');
       else if (this.bytesSince > 0) this.mainCheckpoint(now, 'idle');
       return;
     }
@@ -196,7 +196,7 @@ export class CheckpointScheduler {
   /** A checkpoint from the worker thread (started if needed): the event loop does not wait for it. */
   private workerCheckpoint(now: number, why: string): void {
     if (!this.worker) {
-      this.log.info(`outbox ${why}: checkpointing from a worker thread`);
+      this.log.info({ why }, 'outbox checkpointing from a worker thread');
       this.worker = new CheckpointWorker(this.path, this.log);
       this.workerStarts++;
     }

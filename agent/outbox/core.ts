@@ -336,4 +336,9 @@ export class OutboxCore {
   get depth(): number {
     return this.mirror.depth;
   }
+
+  /** Rows in the critical or high lane, sent or not (the drain never holds those back). */
+  get alarmRows(): number {
+    return this.mirror.countAfter(0) + this.mirror.countAfter(1);
+  }
 }

@@ -134,11 +134,12 @@ export class Drain {
    * While the accept path is flooded (bulk commits back to back), committing comes before
    * publishing: events not yet committed are only in memory, where a full queue sheds telemetry;
    * events on disk are safe and wait. So a refill not woken by an alarm comes at most every
-   * FLOOD_REFILL_MS then. An alarm's commit always refills at once.
+   * FLOOD_REFILL_MS then. An alarm's commit always refills at once, and nothing is held back
+   * while critical or high rows are still in the outbox (alarms queued through an outage).
    */
   private yieldToFlood(): boolean {
     const now = performance.now();
-    if (now - this.outbox.lastBulkAt >= FLOOD_RECENT_MS) return false;
+    if (now - this.outbox.lastBulkAt >= FLOOD_RECENT_MS || this.outbox.alarmRows > 0) return false;
     if (now >= this.refillAt) {
       this.refillAt = now + FLOOD_REFILL_MS;
       return false;

@@ -1,6 +1,7 @@
 // Under a flood (bulk commits back to back), committing comes before publishing: the drain's
 // telemetry refills come at most every 25 ms, so the accept path keeps the loop; an alarm's commit
-// refills at once. Without bulk commits, a refill follows the acknowledgements at once.
+// refills at once, and so does any refill while alarms queued earlier are still in the outbox.
+// Without bulk commits, a refill follows the acknowledgements at once.
 // (vi fakes performance.now and timeouts; commits and settles run on real setImmediate turns.)
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeEvent, type NewEvent, type Severity } from '../../agent/event.js';
@@ -76,6 +77,23 @@ describe('the drain under a flood', () => {
     expect(t.sent.length).toBeGreaterThan(before); // the refill came at 25 ms
     sent += t.sent.length;
     expect(sent).toBeLessThanOrEqual(FLOOD_ROWS * 2 + 1);
+  });
+
+  it('holds nothing back while alarms queued earlier are still in the outbox', async () => {
+    vi.useFakeTimers({ toFake: ['performance', 'setTimeout', 'clearTimeout'] });
+    const { o, t, d } = setup();
+    open = o;
+    d.pause(); // an outage: alarms queue, then a flood of telemetry
+    await Promise.all(Array.from({ length: WINDOW + 2 }, (_, i) => o.accept(ev('critical', i))));
+    await Promise.all(Array.from({ length: FLOOD_ROWS * 2 }, (_, i) => o.accept(ev('normal', 100 + i))));
+    d.resume();
+    expect(t.sent).toHaveLength(WINDOW); // the oldest alarms first
+    t.ackAll();
+    for (let i = 0; i < 5 && t.sent.length === 0; i++) await turn();
+    // Two alarms were still waiting: the refill comes at once, not 25 ms later.
+    expect(t.sent).toHaveLength(WINDOW);
+    expect(t.sent.slice(0, 2).map((s) => JSON.parse(s.payload).severity)).toEqual(['critical', 'critical']);
+    expect(d.yielded).toBe(0);
   });
 
   it('refills at once after the acknowledgements when commits are small', async () => {
