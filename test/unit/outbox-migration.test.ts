@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openOutboxDb, SCHEMA_VERSION } from '../../agent/outbox/db.js';
+import { openOutboxDb, PAGE_CACHE_KIB, SCHEMA_VERSION } from '../../agent/outbox/db.js';
 import { tempDir } from '../helpers/config.js';
 
 const dirs: string[] = [];
@@ -60,5 +60,23 @@ describe('outbox schema migration', () => {
     expect(db.pragma('auto_vacuum', { simple: true })).toBe(2);
     db.close();
     expect(lines.filter((l) => String(l.msg).includes('migrat'))).toEqual([]);
+  });
+});
+
+describe('outbox connection', () => {
+  it("bounds its page cache below better-sqlite3's 16 MB default (a long drain filled it: +12 MiB RSS)", () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const plain = new Database(':memory:');
+    const builtIn = -(plain.pragma('cache_size', { simple: true }) as number);
+    plain.close();
+    const db = openOutboxDb(join(dir, 'outbox.db'), capture().log).db;
+    expect(db.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB);
+    expect(PAGE_CACHE_KIB).toBeLessThan(builtIn);
+    // The settings the alarm path relies on come with it.
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    db.close();
   });
 });
