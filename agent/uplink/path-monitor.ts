@@ -4,9 +4,10 @@
 // path is down (so the control room learns of the outage afterwards, in order), and seen at once by
 // local rules (a "comms fault" lamp) because Agent.accept runs them before the outbox.
 //
-// Detection bound on the box: mqtt.js sends PINGREQ after keepaliveSec without an acknowledgement
-// from the broker and gives up when none came within 1.5 × keepaliveSec of the last one, so a path
-// that goes silent is reported at most 1.5 × keepaliveSec after its last sign of life; a path
+// Detection bound on the box: mqtt.js sends PINGREQ every keepaliveSec (whatever else is sent:
+// reschedulePings is off, client-options.ts) and gives up when no PINGRESP came within
+// 1.5 × keepaliveSec of the last one, so a path that goes silent is reported at most
+// 1.5 × keepaliveSec after it did; a path
 // that is closed (RST, broker down) is reported at once. The broker applies the same 1.5 × rule
 // (MQTT 3.1.2.10) before it publishes the will. For a 20 s bound at both ends: keepaliveSec ≤ 13.
 
