@@ -11,6 +11,7 @@
 // thing there (or accept that a kill may repeat the last record, flagged `possibleDuplicate`).
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { leanClient } from '../uplink/client-options.js';
 import { Journal } from './journal.js';
 import { type GatewayPresence, Presence } from './presence.js';
 import { type CentralEvent, type SeqOutput, Sequencer, type SequencerOptions } from './sequencer.js';
@@ -90,6 +91,7 @@ export class CentralConsumer {
       properties: { sessionExpiryInterval: o.sessionExpirySec ?? 7 * 86_400 },
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
+      ...leanClient(),
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(o.tls?.ca ? { ca: readFileSync(o.tls.ca) } : {}),
