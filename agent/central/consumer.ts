@@ -11,7 +11,7 @@
 // thing there (or accept that a kill may repeat the last record, flagged `possibleDuplicate`).
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { leanClient } from '../uplink/client-options.js';
+import { quietClient } from '../uplink/client-options.js';
 import { Journal } from './journal.js';
 import { type GatewayPresence, Presence } from './presence.js';
 import { type CentralEvent, type SeqOutput, Sequencer, type SequencerOptions } from './sequencer.js';
@@ -91,7 +91,9 @@ export class CentralConsumer {
       properties: { sessionExpiryInterval: o.sessionExpirySec ?? 7 * 86_400 },
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
-      ...leanClient(),
+      // Not writeCache: false. The central process can spare mqtt-packet's 6 MiB table, and
+      // turning it off there (a global switch) left 8 MiB more heap in the consumer bench.
+      ...quietClient(),
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(o.tls?.ca ? { ca: readFileSync(o.tls.ca) } : {}),

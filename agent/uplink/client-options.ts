@@ -13,9 +13,7 @@ const MQTTJS_DEBUG = /mqttjs/;
 const noLog = (): void => {};
 
 /**
- * mqtt.js settings that keep memory and garbage per message down (the uplink, the central consumer):
- *  - mqtt-packet's default pre-builds 65,536 two-byte Buffers (every packet id) on the first write
- *    and keeps them: ~6 MiB of heap, for writes that cost the same built on the spot;
+ * mqtt.js settings that keep garbage per message down (the uplink, the central consumer):
  *  - mqtt.js logs through `debug`, whose logger collects its arguments into an array even when
  *    disabled: ~20 calls per publish and PUBACK, 2.9 KB per QoS 1 publish and 6% of what an alarm
  *    allocated on its way through the box. DEBUG=mqttjs* still turns them on;
@@ -23,9 +21,8 @@ const noLog = (): void => {};
  *    Without that, PINGREQ goes out every keepaliveSec whatever the traffic, and a silent path is
  *    still reported within 1.5 × keepaliveSec of the last PINGRESP (path-monitor.ts).
  */
-export function leanClient(): Pick<IClientOptions, 'writeCache' | 'log' | 'reschedulePings'> {
+export function quietClient(): Pick<IClientOptions, 'log' | 'reschedulePings'> {
   return {
-    writeCache: false,
     ...(MQTTJS_DEBUG.test(process.env.DEBUG ?? '') ? {} : { log: noLog }),
     reschedulePings: false,
   };
@@ -54,7 +51,11 @@ export function clientOptions(
     keepalive: s.keepaliveSec,
     connectTimeout: s.connectTimeoutMs,
     reconnectPeriod: 0, // our loop decides: failover order, backoff with jitter
-    ...leanClient(),
+    // mqtt-packet's default pre-builds 65,536 two-byte Buffers (every packet id) on the first
+    // write and keeps them: ~6 MiB of heap, for writes that cost the same built on the spot. The
+    // switch is global to mqtt-packet: every client in the process then builds packet ids on the spot.
+    writeCache: false,
+    ...quietClient(),
     queueQoSZero: false,
     resubscribe: false,
     will: { topic: s.will.topic, payload: Buffer.from(s.will.payload), qos: 1, retain: true },

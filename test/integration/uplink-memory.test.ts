@@ -4,10 +4,10 @@
 // and the table stays empty. And the publish path makes no garbage in mqtt.js's disabled debug
 // logger nor in its keepalive timer (read with V8's sampling heap profiler, collected objects
 // included).
-import { Session } from 'node:inspector';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../agent/log.js';
+import { mqttjsGarbage } from '../helpers/alloc-sampling.js';
 import { useCleanups } from '../helpers/cleanup.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/ports.js';
@@ -41,40 +41,14 @@ describe('uplink memory', () => {
     cleanup(() => uplink.stop());
     uplink.start();
     await waitFor(() => uplink.connected, 10_000, 'the uplink to connect');
-    const session = new Session();
-    session.connect();
-    cleanup(async () => session.disconnect());
-    const post = <T>(method: string, params?: object) =>
-      new Promise<T>((resolve, reject) =>
-        session.post(method, params, (err, res) => (err ? reject(err) : resolve(res as T))),
-      );
-    await post('HeapProfiler.startSampling', {
-      samplingInterval: 256,
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
+    const bytes = await mqttjsGarbage(async () => {
+      for (let i = 0; i < 1000; i += 100) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, j) => uplink.publish(`wardgate/v1/garbage/t/${i + j}`, `{"n":${i + j}}`, {})),
+        );
+      }
     });
-    for (let i = 0; i < 1000; i += 100) {
-      await Promise.all(
-        Array.from({ length: 100 }, (_, j) => uplink.publish(`wardgate/v1/garbage/t/${i + j}`, `{"n":${i + j}}`, {})),
-      );
-    }
-    const { profile } = await post<{ profile: { head: SampleNode } }>('HeapProfiler.stopSampling');
-    const bytes = { debug: 0, keepalive: 0, all: 0 };
-    const walk = (n: SampleNode, parentUrl: string) => {
-      const url = n.callFrame.url;
-      bytes.all += n.selfSize;
-      if (/\/debug\/src\//.test(url) && /\/mqtt\/build\/lib\//.test(parentUrl)) bytes.debug += n.selfSize;
-      if (/\/mqtt\/build\/lib\/KeepaliveManager/.test(url)) bytes.keepalive += n.selfSize;
-      for (const c of n.children) walk(c, url);
-    };
-    walk(profile.head, '');
     expect(bytes.all).toBeGreaterThan(100_000); // the profiler saw the publishes
     expect(bytes).toMatchObject({ debug: 0, keepalive: 0 });
   });
 });
-
-interface SampleNode {
-  callFrame: { url: string; functionName: string };
-  selfSize: number;
-  children: SampleNode[];
-}
