@@ -19,14 +19,20 @@ const numbers = createRequire(createRequire(import.meta.url).resolve('mqtt'))('m
   cache: Record<number, Buffer>;
 };
 
+/** A started uplink, connected to a Mosquitto of its own. */
+async function connectedUplink(clientId: string) {
+  const broker = await new Mosquitto().start();
+  cleanup(() => broker.stop());
+  const uplink = testUplink(broker.url, clientId, createLogger('fatal'));
+  cleanup(() => uplink.stop());
+  uplink.start();
+  await waitFor(() => uplink.connected, 10_000, 'the uplink to connect');
+  return uplink;
+}
+
 describe('uplink memory', () => {
   it('publishes QoS 1 without building mqtt-packet’s 65,536-Buffer packet-id table', async () => {
-    const broker = await new Mosquitto().start();
-    cleanup(() => broker.stop());
-    const uplink = testUplink(broker.url, 'memory', createLogger('fatal'));
-    cleanup(() => uplink.stop());
-    uplink.start();
-    await waitFor(() => uplink.connected, 10_000, 'the uplink to connect');
+    const uplink = await connectedUplink('memory');
     // Packet ids 1..300: every one was written, and acknowledged.
     await Promise.all(
       Array.from({ length: 300 }, (_, i) => uplink.publish(`wardgate/v1/memory/t/${i}`, `{"n":${i}}`, {})),
@@ -35,12 +41,7 @@ describe('uplink memory', () => {
   });
 
   it('publishes without garbage from mqtt.js’s disabled debug logger or a keepalive timer per PUBACK', async () => {
-    const broker = await new Mosquitto().start();
-    cleanup(() => broker.stop());
-    const uplink = testUplink(broker.url, 'garbage', createLogger('fatal'));
-    cleanup(() => uplink.stop());
-    uplink.start();
-    await waitFor(() => uplink.connected, 10_000, 'the uplink to connect');
+    const uplink = await connectedUplink('garbage');
     const bytes = await mqttjsGarbage(async () => {
       for (let i = 0; i < 1000; i += 100) {
         await Promise.all(
