@@ -1,6 +1,9 @@
 // A TCP proxy between the agent and the broker that the test can cut at will: a flapping network.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
+/** Per connection: what to do with each chunk from the target instead of passing it on as is. */
+export type ToClient = (client: Socket) => (chunk: Buffer) => void;
+
 export class CuttableProxy {
   private server: Server | undefined;
   private readonly pairs = new Set<[Socket, Socket]>();
@@ -12,6 +15,7 @@ export class CuttableProxy {
   constructor(
     private readonly targetPort: number,
     private readonly targetHost = '127.0.0.1',
+    private readonly toClient?: ToClient,
   ) {}
 
   async start(port = 0): Promise<this> {
@@ -26,7 +30,8 @@ export class CuttableProxy {
         upstream.resume();
       } else {
         client.pipe(upstream);
-        upstream.pipe(client);
+        if (this.toClient) upstream.on('data', this.toClient(client));
+        else upstream.pipe(client);
       }
       const close = () => {
         client.destroy();
