@@ -25,8 +25,11 @@ import { WAL_KEEP_BYTES } from './db.js';
 
 /** WAL frames (4 KiB pages) past which a caught-up checkpoint truncates instead of keeping the file. */
 const KEEP_PAGES = WAL_KEEP_BYTES / 4096;
-/** What a commit adds to the WAL beside its rows: the table, index and counters pages it rewrites. */
-const COMMIT_PAGES_BYTES = 3 * 4096;
+/**
+ * What a commit adds to the WAL beside its rows: the table and index pages it rewrites (the
+ * counters page too when it removes rows or moves the seq reservation: OutboxCore.writeCounters).
+ */
+const COMMIT_PAGES_BYTES = 2 * 4096;
 /** The small path checkpoints once the WAL grew about this much... */
 const SMALL_AFTER_BYTES = 1024 * 1024;
 /** ...if its commits carried at most this many row bytes (bulk writes are the worker's business). */

@@ -91,6 +91,9 @@ export class OutboxCore {
   /** Each lane's tail before the commit of `fresh`: a drain cursor at or past it has read all older rows. */
   protected readonly freshFloor = new Array<number>(LANES).fill(0);
   private readonly counterArgs: Array<string | number>;
+  /** reserved_upto as the meta row has it (committed), and as the open transaction writes it. */
+  private recordedReserved = 0;
+  private txnReserved: number | undefined;
 
   constructor(
     protected readonly opts: OutboxOptions,
@@ -139,8 +142,19 @@ export class OutboxCore {
         'SELECT accepted_ms FROM events WHERE lane = ? ORDER BY seq LIMIT 1',
       ),
     };
-    const lastSeq = this.stmts.getMeta.get('last_seq')?.v ?? 0;
+    // Commits that only add rows leave the meta row as it was (writeCounters): the rows past its
+    // last_seq are counted here, a range of at most one reservation block.
+    const recordedSeq = this.stmts.getMeta.get('last_seq')?.v ?? 0;
+    const unrecorded = db
+      .prepare<[number], { lane: number; n: number; b: number; m: number }>(
+        'SELECT lane, COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b, MAX(seq) AS m FROM events WHERE seq > ? GROUP BY lane',
+      )
+      .all(recordedSeq);
+    const lastSeq = Math.max(recordedSeq, ...unrecorded.map((r) => r.m));
+    const unrecordedCounts = new Map<string, number>();
+    for (const r of unrecorded) unrecordedCounts.set(`count_${r.lane}`, r.n).set(`bytes_${r.lane}`, r.b);
     const reservedInDb = this.stmts.getMeta.get('reserved_upto')?.v;
+    this.recordedReserved = reservedInDb ?? 0;
     // A database from before `reserved_upto` was recorded, with rows: trust its last_seq.
     const legacy = reservedInDb === undefined && lastSeq > 0;
     let seq = lastSeq;
@@ -151,7 +165,7 @@ export class OutboxCore {
       seq = this.reservation.upTo;
       opts.log.warn(this.seqJumped, 'outbox database had not seen the latest seq reservation; seq continues above it');
     }
-    this.mirror.init(db, (k) => this.stmts.getMeta.get(k)?.v ?? 0, seq);
+    this.mirror.init(db, (k) => (this.stmts.getMeta.get(k)?.v ?? 0) + (unrecordedCounts.get(k) ?? 0), seq);
     if (this.reservation.upTo < seq) {
       // The reservation file is lost or behind: write it again now, so that losing the database
       // next cannot take seq back either (and record it, so the next start does not jump).
@@ -161,6 +175,7 @@ export class OutboxCore {
           'reserved_upto',
           this.reservation.upTo,
         );
+        this.recordedReserved = this.reservation.upTo;
       } catch (err) {
         opts.log.error({ err }, 'could not renew the seq reservation; the next commit will');
       }
@@ -181,6 +196,7 @@ export class OutboxCore {
 
   protected begin(): void {
     this.mirror.begin();
+    this.txnReserved = undefined;
     this.txnEvicted = 0;
     this.txnOverCap = undefined;
     this.txnOwn.length = 0;
@@ -189,6 +205,8 @@ export class OutboxCore {
   /** SQLite committed: the staged effects become true. */
   protected commit(): void {
     this.mirror.commit();
+    if (this.txnReserved !== undefined) this.recordedReserved = this.txnReserved;
+    this.txnReserved = undefined;
     this.evictedTotal += this.txnEvicted;
     if (this.txnOverCap !== undefined) this.alarmsOverCap = this.txnOverCap;
     if (this.opts.onOwnEvent) for (const ev of this.txnOwn) this.opts.onOwnEvent(ev);
@@ -196,6 +214,7 @@ export class OutboxCore {
 
   protected abort(): void {
     this.mirror.abort();
+    this.txnReserved = undefined;
     this.txnOwn.length = 0;
   }
 
@@ -226,8 +245,16 @@ export class OutboxCore {
     return ev;
   }
 
-  /** All counters in one statement (it runs in every commit, the alarm path included). */
-  protected writeCounters(): void {
+  /**
+   * All counters in one statement, in the transaction that changes what they count. With
+   * `unlessOnlyAdded` (the accept path's commits), a transaction that only added rows under the
+   * recorded seq reservation leaves the row as it is: its rows are past the row's last_seq, and the
+   * next open counts them (at most one reservation block, since moving the reservation writes the
+   * row). An alarm's commit then writes two pages instead of three, and skips the statement
+   * (measured on the side-by-side press: ~15 µs of statement and ~20 µs of commit, issue 13).
+   */
+  protected writeCounters(unlessOnlyAdded = false): void {
+    if (unlessOnlyAdded && this.mirror.onlyAdded && this.reservation.upTo === this.recordedReserved) return;
     const a = this.counterArgs;
     a[1] = this.mirror.seqAfter;
     a[3] = this.reservation.upTo;
@@ -236,6 +263,23 @@ export class OutboxCore {
       a[7 + 4 * l] = this.mirror.bytesAfter(l);
     }
     this.stmts.setCounters.run(...a);
+    this.txnReserved = this.reservation.upTo;
+  }
+
+  /**
+   * The counters row brought up to date in a transaction of its own (a clean stop: the next start,
+   * or an older build after a downgrade, then reads every count from it). Never throws.
+   */
+  protected recordCounters(): void {
+    this.begin();
+    try {
+      this.db.transaction(() => this.writeCounters())();
+    } catch (err) {
+      this.abort();
+      this.opts.log.warn({ err }, 'could not record the outbox counters; the next start counts the newest rows');
+      return;
+    }
+    this.commit();
   }
 
   /** Evict the oldest low, then normal rows (never in flight) until under the cap. Inside the commit. */

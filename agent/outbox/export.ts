@@ -89,6 +89,10 @@ function writeReservation(file: string, upTo: number): void {
 const meta = (db: Database.Database, k: string) =>
   (db.prepare('SELECT v FROM meta WHERE k = ?').pluck().get(k) as number | undefined) ?? 0;
 
+/** The last seq committed: the meta row's, or a later row's (commits that only add rows leave the row). */
+const lastSeqOf = (db: Database.Database) =>
+  Math.max(meta(db, 'last_seq'), (db.prepare('SELECT MAX(seq) FROM events').pluck().get() as number | null) ?? 0);
+
 /** Copy the outbox in `dataDir` to `file` (which must not exist). */
 export async function exportOutbox(dataDir: string, file: string, gateway: string): Promise<ExportInfo> {
   const src = join(dataDir, DB);
@@ -108,7 +112,7 @@ export async function exportOutbox(dataDir: string, file: string, gateway: strin
     const info: ExportInfo = {
       gateway,
       exportedAt: new Date().toISOString(),
-      lastSeq: meta(out, 'last_seq'),
+      lastSeq: lastSeqOf(out),
       reservedUpTo,
       rows: out.prepare('SELECT COUNT(*) FROM events').pluck().get() as number,
       schemaVersion: out.pragma('user_version', { simple: true }) as number,
@@ -198,7 +202,7 @@ export async function importOutbox(
   if (existsSync(target)) {
     const db = new Database(target, { readonly: true });
     try {
-      here = { rows: db.prepare('SELECT COUNT(*) FROM events').pluck().get() as number, lastSeq: meta(db, 'last_seq') };
+      here = { rows: db.prepare('SELECT COUNT(*) FROM events').pluck().get() as number, lastSeq: lastSeqOf(db) };
     } finally {
       db.close();
     }

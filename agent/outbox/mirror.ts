@@ -27,6 +27,8 @@ export class LaneMirror {
   private readonly dBytes = new Array<number>(LANES).fill(0);
   private readonly dRefused = new Array<number>(LANES).fill(0);
   private readonly sTail = new Array<number>(LANES).fill(0);
+  /** The open transaction removed rows or marked refusals (not only added rows). */
+  private changedRows = false;
 
   constructor(private readonly reservation: SeqReservation) {}
 
@@ -38,6 +40,7 @@ export class LaneMirror {
     this.dBytes.fill(0);
     this.dRefused.fill(0);
     this.sTail.fill(0);
+    this.changedRows = false;
   }
 
   /** The next seq, reserved (fsynced side file) before it is used. Inside a transaction only. */
@@ -54,12 +57,14 @@ export class LaneMirror {
   }
 
   removed(lane: number, rows: number, bytes: number, refused: number): void {
+    this.changedRows = true;
     this.dCount[lane] = (this.dCount[lane] as number) - rows;
     this.dBytes[lane] = (this.dBytes[lane] as number) - bytes;
     this.dRefused[lane] = (this.dRefused[lane] as number) - refused;
   }
 
   markedRefused(lane: number, rows: number): void {
+    this.changedRows = true;
     this.dRefused[lane] = (this.dRefused[lane] as number) + rows;
   }
 
@@ -76,6 +81,14 @@ export class LaneMirror {
     let t = 0;
     for (let l = 0; l < LANES; l++) t += this.bytesAfter(l);
     return t;
+  }
+
+  /**
+   * The open transaction only added rows (with seqs above everything before it): the meta row may
+   * stay as it is, since rows past its last_seq are counted at open (OutboxCore).
+   */
+  get onlyAdded(): boolean {
+    return this.open && !this.changedRows;
   }
 
   get seqAfter(): number {
@@ -104,9 +117,9 @@ export class LaneMirror {
   }
 
   /**
-   * At open: counts from the meta row written in the same transaction as every change (no table
-   * scan, so a 1M-row backlog opens fast), refused rows from their partial index, tails from the
-   * lane index.
+   * At open: counts from the meta row plus the rows committed after it was last written (a range
+   * of seqs past its last_seq, at most one reservation block: no table scan, so a 1M-row backlog
+   * opens fast), refused rows from their partial index, tails from the lane index.
    */
   init(db: Database.Database, meta: (k: string) => number, seq: number): void {
     this.open = false;

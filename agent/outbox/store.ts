@@ -79,7 +79,7 @@ export class Outbox extends OutboxSending {
         );
       }
       this.evictForCap(now, urgent);
-      this.writeCounters();
+      this.writeCounters(true);
     });
     const jumped = this.seqJumped;
     if (this.quarantined || jumped) {
@@ -256,6 +256,7 @@ export class Outbox extends OutboxSending {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.settle();
+    this.recordCounters();
     this.stopTimers();
     this.closed = true;
     this.held.rejectAll(new WardgateError('WG_ERR_OUTBOX_CLOSED', 'closed while the disk refused writes'));

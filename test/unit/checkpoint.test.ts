@@ -91,13 +91,13 @@ describe('outbox checkpoints', () => {
     const wal = join(dir, 'outbox.db-wal');
     for (let i = 0; i < 1000; i++) await o.accept(ev(i));
     const size = statSync(wal).size;
-    // Appending, 1,000 commits of a row, its index entry and the counters would be ~12 MiB.
+    // Appending, 1,000 commits of a row and its index entry would be ~8 MiB.
     expect(size).toBeLessThan(2 * 1024 * 1024);
     const small = o.checkpointer?.smallCheckpoints ?? 0;
     expect(small).toBeGreaterThan(5);
     for (let i = 0; i < 1000; i++) await o.accept(ev(i));
     // Reused: 1,000 more commits leave it within a few frames of its size (one cycle may end a
-    // commit later than another), not 12 MiB bigger.
+    // commit later than another), not 8 MiB bigger.
     expect(statSync(wal).size).toBeLessThan(size + 64 * 1024);
     expect(o.checkpointer?.smallCheckpoints).toBeGreaterThan(small);
     expect(o.checkpointer?.idleCheckpoints).toBe(0);
