@@ -1,11 +1,11 @@
 // Retained device state (agent/uplink/retained.ts): a button's snapshot is taken when the
-// coalesced publish goes out, after the alarm's commit, not on the alarm's path.
-import { describe, expect, it, vi } from 'vitest';
+// coalesced publish goes out, STATE_COALESCE_MS after the first change, not on the alarm's path.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../agent/log.js';
 import type { Uplink } from '../../agent/uplink/mqtt.js';
-import { RetainedPublisher } from '../../agent/uplink/retained.js';
+import { RetainedPublisher, STATE_COALESCE_MS } from '../../agent/uplink/retained.js';
 
-const nextTurn = () => new Promise((r) => setImmediate(r));
+const nextTurn = () => vi.advanceTimersByTimeAsync(STATE_COALESCE_MS);
 
 function publisher() {
   const sent: Array<{ topic: string; payload: string }> = [];
@@ -21,6 +21,30 @@ function publisher() {
 }
 
 describe('retained device state', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('sends nothing in the turn of the change: one batch when the window ends, a press and its release as one', async () => {
+    const { r, sent } = publisher();
+    r.setStateOf('panic-1', () => ({ state: 'pressed' }));
+    r.setStateOf('door-2', () => ({ state: 'open' }));
+    await vi.advanceTimersByTimeAsync(STATE_COALESCE_MS - 1);
+    expect(sent).toHaveLength(0);
+    r.setStateOf('panic-1', () => ({ state: 'released' }));
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sent.map((m) => [m.topic.split('/').pop(), JSON.parse(m.payload).state])).toEqual([
+      ['panic-1', 'released'],
+      ['door-2', 'open'],
+    ]);
+    r.setState('door-2', { state: 'closed' }); // a later change opens a new window
+    await vi.advanceTimersByTimeAsync(STATE_COALESCE_MS);
+    expect(sent).toHaveLength(3);
+  });
+
   it('takes a snapshot once per turn, at the publish, with the latest state', async () => {
     const { r, sent } = publisher();
     let state = 'pressed';
