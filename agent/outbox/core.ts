@@ -32,6 +32,14 @@ export interface OutboxRow {
 const EVICTABLE: Severity[] = ['low', 'normal']; // never critical or high
 /** Rows per age-eviction transaction (~18 ms here); more follow on the next turns. */
 export const AGE_EVICT_CHUNK = 4096;
+/**
+ * The rows committed after the counters row was last written, per lane. NOT INDEXED: otherwise
+ * SQLite walks the whole lane index for the GROUP BY (13.6 ms for 300k rows when 1,000 match,
+ * against 0.6 ms for the seq range; seconds on an SD card under a long backlog).
+ */
+export const UNRECORDED_ROWS_SQL =
+  'SELECT lane, COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b, MAX(seq) AS m FROM events NOT INDEXED WHERE seq > ? GROUP BY lane';
+
 /** How far below the cap a cap eviction goes (at most 10% of the cap). */
 export const CAP_EVICT_SLACK_BYTES = 1024 * 1024;
 
@@ -146,9 +154,7 @@ export class OutboxCore {
     // last_seq are counted here, a range of at most one reservation block.
     const recordedSeq = this.stmts.getMeta.get('last_seq')?.v ?? 0;
     const unrecorded = db
-      .prepare<[number], { lane: number; n: number; b: number; m: number }>(
-        'SELECT lane, COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b, MAX(seq) AS m FROM events WHERE seq > ? GROUP BY lane',
-      )
+      .prepare<[number], { lane: number; n: number; b: number; m: number }>(UNRECORDED_ROWS_SQL)
       .all(recordedSeq);
     const lastSeq = Math.max(recordedSeq, ...unrecorded.map((r) => r.m));
     const unrecordedCounts = new Map<string, number>();

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeEvent, type Severity } from '../../agent/event.js';
 import { createLogger } from '../../agent/log.js';
+import { UNRECORDED_ROWS_SQL } from '../../agent/outbox/core.js';
 import type { LaneMirror } from '../../agent/outbox/mirror.js';
 import { Outbox, type OutboxOptions } from '../../agent/outbox/store.js';
 import { tempDir } from '../helpers/config.js';
@@ -264,6 +265,21 @@ describe('outbox counters under failed commits', () => {
       checkMirror(third, 'opened after a clean stop');
     } finally {
       for (const o of outboxes) await o.close();
+    }
+  });
+  it('the start reads only the rows past the counters row: a seq range, not the lane index', async () => {
+    vi.useRealTimers();
+    const o = new Outbox(smallOutbox(tempDir(), 1024 ** 3));
+    try {
+      const { db } = o as unknown as Internals;
+      const plan = db
+        .prepare<[number], { detail: string }>(`EXPLAIN QUERY PLAN ${UNRECORDED_ROWS_SQL}`)
+        .all(0)
+        .map((r) => r.detail);
+      expect(plan.join('; ')).toMatch(/USING INTEGER PRIMARY KEY \(rowid>\?\)/);
+      expect(plan.join('; ')).not.toMatch(/events_lane_seq/);
+    } finally {
+      await o.close();
     }
   });
 });
