@@ -127,5 +127,6 @@ export class RetainedPublisher {
     this.takeSnapshots();
     for (const device of this.cleared) this.sendClear(device);
     for (const [device, state] of this.states) this.send(topics.state(this.ctx, device), state);
+    this.dirty.clear(); // all sent: the pending batch need not send them again
   }
 }

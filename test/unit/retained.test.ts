@@ -67,6 +67,8 @@ describe('retained device state', () => {
     r.setStateOf('panic-2', () => ({ state: 'idle' }));
     r.republishAll(); // before the flush: the pending snapshot is taken now
     expect(sent.map((s) => s.topic.split('/').pop()).sort()).toEqual(['door-1', 'door-1', 'panic-2']);
+    await nextTurn();
+    expect(sent).toHaveLength(3); // the pending batch does not send them again
   });
 
   it('a device removed before its flush is cleared, not published', async () => {
